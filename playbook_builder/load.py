@@ -1,0 +1,401 @@
+"""The workspace's YAML -> SiteConfig and Coalition records, or every Problem at once.
+
+Type and shape are checked by `validate.py`; the rules that span fields (references to
+partner ids, requirements that depend on the model or the rule, ranges of fractions) are
+checked here on the plain values, so that one run reports them alongside type errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path, PurePosixPath
+from typing import Any
+from zoneinfo import available_timezones
+
+import yaml
+from dateutil.relativedelta import relativedelta
+
+from playbook_builder.errors import ContractError, Problem
+from playbook_builder.model import (
+    SLUG_PATTERN,
+    Coalition,
+    CoalitionFile,
+    Located,
+    Review,
+    SiteConfig,
+    parse_fraction,
+)
+from playbook_builder.source import Parsed, field_path, parse, read_text
+from playbook_builder.validate import validate
+from playbook_builder.workspace import Workspace
+
+FIRST_REVIEW_MONTHS = 3
+"""A first review defaults to this many months after launch."""
+
+_SLUG = re.compile(SLUG_PATTERN)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A valid workspace: its settings and its coalitions, sorted by slug."""
+
+    config: SiteConfig
+    coalitions: tuple[CoalitionFile, ...]
+
+    def coalition(self, slug: str) -> CoalitionFile | None:
+        return next((c for c in self.coalitions if c.slug == slug), None)
+
+
+def load_workspace(workspace: Workspace) -> Loaded:
+    """Every coalition of the workspace, validated; raises ContractError with all problems."""
+    problems: list[Problem] = []
+    config = load_config(workspace, problems)
+    coalitions: list[CoalitionFile] = []
+    for path in workspace.coalition_files():
+        loaded = load_coalition(
+            workspace, path, config or SiteConfig(title="-", organization="-"), problems
+        )
+        if loaded is not None:
+            coalitions.append(loaded)
+    problems.extend(_duplicate_names(coalitions))
+    if problems or config is None:
+        raise ContractError(problems)
+    return Loaded(config, tuple(coalitions))
+
+
+def load_config(workspace: Workspace, problems: list[Problem]) -> SiteConfig | None:
+    """playbook.yaml as SiteConfig; problems are appended."""
+    shown = workspace.shown(workspace.config_path)
+    parsed = _read(workspace.config_path, shown, problems)
+    if parsed is None:
+        return None
+    config, found = validate(SiteConfig, parsed, shown)
+    problems.extend(found)
+    if isinstance(parsed.data, dict):
+        zone = parsed.data.get("timezone")
+        if isinstance(zone, str) and zone not in available_timezones():
+            line, column = parsed.located.at(("timezone",))
+            problems.append(
+                Problem(
+                    shown,
+                    line,
+                    column,
+                    "timezone",
+                    f'"{zone}"',
+                    "an IANA time zone such as Europe/Berlin or America/Chicago",
+                )
+            )
+            return None
+    return config
+
+
+def load_coalition(
+    workspace: Workspace, path: Path, config: SiteConfig, problems: list[Problem]
+) -> CoalitionFile | None:
+    """One coalition file, validated and with defaults filled in; problems are appended."""
+    shown = workspace.shown(path)
+    slug = path.stem
+    if path.suffix != ".yaml":
+        problems.append(
+            Problem(
+                shown,
+                1,
+                1,
+                "(file name)",
+                f"the extension {path.suffix}",
+                f".yaml (rename it to {slug}.yaml)",
+            )
+        )
+        return None
+    if not _SLUG.match(slug):
+        problems.append(
+            Problem(
+                shown,
+                1,
+                1,
+                "(file name)",
+                f'"{path.name}"',
+                "lower-case letters and digits joined by hyphens, like clean-air.yaml",
+            )
+        )
+    if not _inside(path, workspace.root):
+        problems.append(
+            Problem(
+                shown,
+                1,
+                1,
+                "(file)",
+                "a link to a file outside the workspace",
+                "a file inside the workspace",
+            )
+        )
+        return None
+    parsed = _read(path, shown, problems)
+    if parsed is None:
+        return None
+    _fingerprints_as_written(parsed)
+    coalition, found = validate(Coalition, parsed, shown)
+    problems.extend(found)
+    cross = list(_cross_checks(parsed.data, parsed.located, shown))
+    problems.extend(cross)
+    if coalition is None or cross or not _SLUG.match(slug):
+        return None
+    text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    return CoalitionFile(
+        slug=slug,
+        path=str(shown),
+        coalition=_with_defaults(coalition, config),
+        located=parsed.located,
+        source=text,
+    )
+
+
+def _fingerprints_as_written(parsed: Parsed) -> None:
+    """Read each `mou_version` as written: `12345678` or `1e345678` are hex, not numbers."""
+    signatures = _get(parsed.data, "signatures")
+    if not isinstance(signatures, list):
+        return
+    for index, signature in enumerate(signatures):
+        node = parsed.nodes.get(("signatures", index, "mou_version"))
+        if isinstance(signature, dict) and isinstance(node, yaml.ScalarNode) and node.value:
+            signature["mou_version"] = str(node.value)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _read(path: Path, shown: PurePosixPath, problems: list[Problem]) -> Parsed | None:
+    text, found = read_text(path, shown)
+    problems.extend(found)
+    if text is None:
+        return None
+    parsed, found = parse(text, shown)
+    problems.extend(found)
+    if parsed is not None and found:
+        return None
+    return parsed
+
+
+def _with_defaults(coalition: Coalition, config: SiteConfig) -> Coalition:
+    """Fill in what the contract defaults: currencies and the first review."""
+    partners = tuple(
+        dataclasses.replace(
+            partner,
+            commitment=dataclasses.replace(partner.commitment, currency=config.currency),
+        )
+        if partner.commitment is not None and partner.commitment.currency is None
+        else partner
+        for partner in coalition.partners
+    )
+    review = coalition.review
+    launched = coalition.launch.date if coalition.launch else None
+    if launched is not None and (review is None or review.first is None):
+        first = launched + relativedelta(months=FIRST_REVIEW_MONTHS)
+        review = dataclasses.replace(review or Review(), first=first)
+    return dataclasses.replace(coalition, partners=partners, review=review)
+
+
+def _duplicate_names(coalitions: list[CoalitionFile]) -> Iterator[Problem]:
+    seen: dict[str, CoalitionFile] = {}
+    for item in coalitions:
+        key = " ".join(item.coalition.name.casefold().split())
+        if key in seen:
+            line, column = item.located.at(("name",))
+            yield Problem(
+                PurePosixPath(item.path),
+                line,
+                column,
+                "name",
+                f'"{item.coalition.name}", the name of {seen[key].path} too',
+                "a name no other coalition uses",
+            )
+        else:
+            seen[key] = item
+
+
+# --- rules across fields, on plain values --------------------------------------------------
+
+
+def _get(data: Any, *path: str | int) -> Any:
+    """The value at `path`, or None where the shape does not fit."""
+    for part in path:
+        if isinstance(part, int) and isinstance(data, list) and 0 <= part < len(data):
+            data = data[part]
+        elif isinstance(part, str) and isinstance(data, dict):
+            data = data.get(part)
+        else:
+            return None
+    return data
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _fraction(value: Any) -> Fraction | None:
+    try:
+        return parse_fraction(value)
+    except ValueError:
+        return None
+
+
+def _cross_checks(data: Any, located: Located, shown: PurePosixPath) -> Iterator[Problem]:
+    if not isinstance(data, dict):
+        return
+
+    def problem(
+        path: tuple[str | int, ...], found: str, allowed: str, key: bool = False
+    ) -> Problem:
+        line, column = located.at(path, key=key)
+        return Problem(shown, line, column, field_path(path), found, allowed)
+
+    partners = _list(data.get("partners"))
+    ids: list[str] = []
+    first_at: dict[str, int] = {}
+    for index, partner in enumerate(partners):
+        pid = _get(partner, "id")
+        if not isinstance(pid, str):
+            continue
+        if pid in first_at:
+            yield problem(
+                ("partners", index, "id"),
+                f'"{pid}" again (partners[{first_at[pid]}] has it)',
+                "an id no other partner in this file uses",
+            )
+        else:
+            first_at[pid] = index
+            ids.append(pid)
+    known = ", ".join(ids) or "(no valid partner ids yet)"
+    allowed_ref = f"one of the partner ids: {known}"
+
+    def ref(path: tuple[str | int, ...], value: Any, key: bool = False) -> Iterator[Problem]:
+        if isinstance(value, str) and ids and value not in first_at:
+            yield problem(path, f'"{value}", which no partner has as its id', allowed_ref, key)
+
+    success = data.get("success")
+    if isinstance(success, dict):
+        for name in success:
+            yield from ref(("success", name), name, key=True)
+    for index, role in enumerate(_list(data.get("roles"))):
+        yield from ref(("roles", index, "partner"), _get(role, "partner"))
+    for index, signature in enumerate(_list(data.get("signatures"))):
+        yield from ref(("signatures", index, "partner"), _get(signature, "partner"))
+
+    model = data.get("model")
+    if model == "values-bridge" and data.get("bridge_value") is None:
+        yield problem(
+            ("model",),
+            "model values-bridge with no bridge_value",
+            "a bridge_value: the shared value the alliance is built on",
+        )
+    if model == "structural":
+        if data.get("joint_entity") is None:
+            yield problem(
+                ("model",),
+                "model structural with no joint_entity",
+                "a joint_entity {kind, description}: the new thing the partners create",
+            )
+        exit_terms = data.get("exit")
+        if exit_terms is None:
+            yield problem(
+                ("model",),
+                "model structural with no exit terms",
+                "exit with notice_days and a sunset or after_months",
+            )
+        elif isinstance(exit_terms, dict):
+            if exit_terms.get("notice_days") is None:
+                yield problem(
+                    ("exit",),
+                    "exit terms with no notice_days",
+                    "notice_days: how many days' notice a partner gives (structural)",
+                )
+            if exit_terms.get("sunset") is None and exit_terms.get("after_months") is None:
+                yield problem(
+                    ("exit",),
+                    "exit terms with neither sunset nor after_months",
+                    "one of them, so that the alliance ends unless renewed (structural)",
+                )
+    exit_terms = data.get("exit")
+    if isinstance(exit_terms, dict):
+        if exit_terms.get("sunset") is not None and exit_terms.get("after_months") is not None:
+            yield problem(
+                ("exit", "after_months"),
+                "both sunset and after_months",
+                "at most one of them",
+                key=True,
+            )
+        if (
+            exit_terms.get("after_months") is not None
+            and _get(data, "mou", "effective") is None
+            and _get(data, "launch", "date") is None
+        ):
+            yield problem(
+                ("exit", "after_months"),
+                "after_months with no date to count from",
+                "mou.effective or launch.date, from which the months are counted",
+            )
+
+    yield from _rule_checks(data.get("decision_rule"), problem, ref)
+
+
+def _rule_checks(rule: Any, problem: Any, ref: Any) -> Iterator[Problem]:
+    if not isinstance(rule, dict):
+        return
+    base: tuple[str | int, ...] = ("decision_rule",)
+    committee = rule.get("committee")
+    kinds = [(base, rule)]
+    overrides = rule.get("overrides")
+    if isinstance(overrides, list):
+        kinds += [
+            ((*base, "overrides", i), o) for i, o in enumerate(overrides) if isinstance(o, dict)
+        ]
+    for path, item in kinds:
+        kind = item.get("default" if path == base else "rule")
+        kind_field = "default" if path == base else "rule"
+        threshold = item.get("threshold")
+        if kind == "supermajority" and threshold is None:
+            yield problem(
+                (*path, kind_field),
+                "supermajority with no threshold",
+                "a threshold such as 2/3 beside it",
+            )
+        if threshold is not None and kind in ("majority", "executive-committee", "consensus"):
+            yield problem(
+                (*path, "threshold"),
+                f"a threshold with the rule {kind}",
+                "a threshold only with supermajority",
+                key=True,
+            )
+        value = _fraction(threshold) if threshold is not None else None
+        if value is not None and not Fraction(1, 2) < value <= 1:
+            yield problem(
+                (*path, "threshold"),
+                f"{value.numerator}/{value.denominator}",
+                "a share above 1/2 and at most 1, such as 2/3",
+            )
+        if kind == "executive-committee" and not committee:
+            yield problem(
+                (*path, kind_field),
+                "executive-committee with no committee",
+                "decision_rule.committee: the partner ids on the committee",
+            )
+    quorum = rule.get("quorum")
+    value = _fraction(quorum) if quorum is not None else None
+    if value is not None and not 0 < value <= 1:
+        yield problem(
+            (*base, "quorum"),
+            f"{value.numerator}/{value.denominator}",
+            "a share above 0 and at most 1, such as 2/3",
+        )
+    if isinstance(committee, list):
+        for index, member in enumerate(committee):
+            yield from ref((*base, "committee", index), member)

@@ -1,0 +1,527 @@
+"""The coalition contract and the site settings as typed, immutable records.
+
+Field names follow `shared/spec/coalition-format.md` exactly; they may grow, never change.
+The pydantic annotations here are declarations only (types, ranges, patterns, docs):
+`load.py` runs the validation and turns its complaints into located Problems, and
+`playbook schema` prints the same declarations as a JSON Schema.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field, fields, is_dataclass
+from fractions import Fraction
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, PlainValidator, Strict, WithJsonSchema, with_config
+from pydantic_core import PydanticCustomError
+
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+"""File names (the coalition slug) and partner ids."""
+
+_CONFIG = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+def parse_fraction(value: object) -> Fraction:
+    """Read `2/3`, `0.75` or `1` as an exact fraction."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("fraction", "a fraction such as 2/3")
+    if isinstance(value, int | float):
+        return Fraction(value).limit_denominator(1000)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if "/" in text:
+                top, bottom = text.split("/", 1)
+                return Fraction(int(top.strip()), int(bottom.strip()))
+            return Fraction(text).limit_denominator(1000)
+        except (ValueError, ZeroDivisionError):
+            pass
+    raise PydanticCustomError("fraction", "a fraction such as 2/3")
+
+
+def _parse_date(value: object) -> datetime.date:
+    """Read a calendar date; say why when it is not one."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str):
+        parts = value.strip().split("-")
+        if len(parts) == 3 and all(part.isdigit() for part in parts) and len(parts[0]) == 4:
+            year, month, day = (int(part) for part in parts)
+            try:
+                return datetime.date(year, month, day)
+            except ValueError:
+                raise PydanticCustomError("date", "a real calendar date as YYYY-MM-DD") from None
+    raise PydanticCustomError("date", "a date as YYYY-MM-DD")
+
+
+Text = Annotated[str, Strict(), Field(min_length=1)]
+Slug = Annotated[str, Strict(), Field(pattern=SLUG_PATTERN)]
+Date = Annotated[
+    datetime.date,
+    PlainValidator(_parse_date),
+    WithJsonSchema({"type": "string", "format": "date"}),
+]
+Count = Annotated[int, Strict(), Field(ge=0)]
+Months = Annotated[int, Strict(), Field(ge=1)]
+Score = Annotated[int, Strict(), Field(ge=1, le=5)]
+Money = Annotated[float, Strict(), Field(ge=0)]
+CurrencyCode = Annotated[str, Strict(), Field(pattern=r"^[A-Z]{3}$")]
+Fingerprint = Annotated[str, Strict(), Field(pattern=r"^[0-9a-f]{8,64}$")]
+Ratio = Annotated[
+    Fraction,
+    PlainValidator(parse_fraction),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^\s*\d+\s*/\s*\d+\s*$"},
+                {"type": "number", "minimum": 0, "maximum": 1},
+            ],
+            "description": "a fraction such as 2/3",
+        }
+    ),
+]
+
+Status = Literal["exploring", "forming", "active", "under-review", "dissolved"]
+Trigger = Literal["cross-sector-threat", "resource-gap", "stale-dynamic"]
+AllianceModel = Literal["opportunistic", "values-bridge", "structural"]
+EntityKind = Literal["pooled-fund", "shared-staff", "joint-venture", "other"]
+Messaging = Literal["unified", "coordinated"]
+RedFlag = Literal[
+    "demands-messaging-veto", "no-staff-time", "alienates-core-supporters", "reputational-risk"
+]
+PartnerStatus = Literal["prospect", "committed", "signed", "suspended", "expelled", "withdrawn"]
+RuleKind = Literal["majority", "supermajority", "executive-committee", "consensus"]
+Cadence = Literal["weekly", "biweekly", "monthly", "quarterly"]
+Sanction = Literal["suspend", "expel"]
+StepName = Literal[
+    "outreach", "exploratory-meeting", "agreement", "launch", "communication", "review"
+]
+Paper = Literal["letter", "a4"]
+
+MODELS: tuple[AllianceModel, ...] = ("opportunistic", "values-bridge", "structural")
+"""The alliance models from the shallowest to the deepest."""
+STEPS: tuple[StepName, ...] = (
+    "outreach",
+    "exploratory-meeting",
+    "agreement",
+    "launch",
+    "communication",
+    "review",
+)
+"""The six implementation steps, in the order they are taken."""
+CRITERIA = ("alignment", "trust", "resources", "time_horizon", "exit_cost")
+"""The five criteria every partner is scored on, in the guide's order."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Window:
+    """The concrete event that makes now the time."""
+
+    event: Text
+    """A hearing, a deadline, a crisis."""
+    date: Date
+    """When it happens."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InternalAlignment:
+    """Your own board's or leadership's sign-off on the alliance."""
+
+    approved_by: Text
+    """Who approved it, e.g. the board of directors."""
+    date: Date
+    """When."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JointEntity:
+    """The new thing a structural alliance creates."""
+
+    kind: EntityKind
+    """pooled-fund, shared-staff, joint-venture or other."""
+    description: Text
+    """What it is and what it does, in a sentence or two."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Constraints:
+    """The screening criteria written down before recruiting."""
+
+    minimum_agreement: Text | None = None
+    """The least the partners must agree on for the alliance to work."""
+    deal_breakers: tuple[Text, ...] = ()
+    """Positions that would rule a partner out."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Person:
+    """Someone who signs for an organisation."""
+
+    name: Text
+    """Full name."""
+    title: Text
+    """Job title, as printed under the signature."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Commitment:
+    """What a partner puts in."""
+
+    staff_hours_per_month: Count | None = None
+    """Staff time, in hours a month."""
+    funding: Money | None = None
+    """Money, in `currency`."""
+    currency: CurrencyCode | None = None
+    """ISO 4217 code; defaults to playbook.yaml's currency, else USD."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scores:
+    """The five criteria, each 1-5; 5 favours a deeper, longer-lasting alliance."""
+
+    alignment: Score
+    """1 one narrow overlap ... 5 many overlapping interests."""
+    trust: Score
+    """1 no history ... 5 a long record of working together."""
+    resources: Score
+    """1 token ... 5 major money, staff or reputation."""
+    time_horizon: Score
+    """1 weeks ... 5 years."""
+    exit_cost: Score
+    """1 free to walk away ... 5 leaving would be costly."""
+
+    @property
+    def total(self) -> int:
+        """The sum of the five scores, 5-25."""
+        return self.alignment + self.trust + self.resources + self.time_horizon + self.exit_cost
+
+    def as_tuple(self) -> tuple[int, int, int, int, int]:
+        """The scores in the order of CRITERIA."""
+        return (self.alignment, self.trust, self.resources, self.time_horizon, self.exit_cost)
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Partner:
+    """An organisation in the coalition."""
+
+    id: Slug
+    """Unique within the file; every other reference to this partner uses it."""
+    name: Text
+    """The organisation's name."""
+    decision_maker: Person
+    """Who signs the MOU for this partner."""
+    scores: Scores
+    """The five criteria, each 1-5."""
+    sector: Text | None = None
+    """e.g. labor union, hospital system."""
+    contact: Text | None = None
+    """E-mail or phone."""
+    wants: Text | None = None
+    """What the partner wants, from the exploratory meeting."""
+    offers: Text | None = None
+    """What the partner can offer, from the exploratory meeting."""
+    non_negotiables: tuple[Text, ...] = ()
+    """What the partner will not give up."""
+    commitment: Commitment | None = None
+    """Staff time and money the partner puts in."""
+    red_flags: tuple[RedFlag, ...] = ()
+    """Walk-away signals seen in this partner."""
+    status: PartnerStatus = "prospect"
+    """Where the partner stands."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Role:
+    """A named job in the coalition, held by one partner."""
+
+    title: Text
+    """e.g. Coordinator, Fiscal agent."""
+    partner: Slug
+    """The id of the partner that holds it."""
+    responsibilities: tuple[Text, ...] = ()
+    """What the role does."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Override:
+    """A different rule for a class of decisions, matching the stakes."""
+
+    decisions: Text
+    """Which decisions, e.g. public statements in the coalition's name."""
+    rule: RuleKind
+    """How those decisions are made."""
+    threshold: Ratio | None = None
+    """For a supermajority: the share of votes needed, more than 1/2 and at most 1."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecisionRule:
+    """How the coalition decides."""
+
+    default: RuleKind
+    """majority, supermajority, executive-committee or consensus."""
+    threshold: Ratio | None = None
+    """For a supermajority: the share of votes needed, more than 1/2 and at most 1."""
+    committee: tuple[Slug, ...] = ()
+    """Partner ids on the executive committee."""
+    quorum: Ratio | None = None
+    """The share of partners that must take part for a decision to count, in (0, 1]."""
+    overrides: tuple[Override, ...] = ()
+    """Other rules for decisions with other stakes."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Launch:
+    """The first visible joint action."""
+
+    date: Date | None = None
+    """When the coalition goes public."""
+    first_win: Text | None = None
+    """A small, achievable first action that shows the alliance is real."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Communication:
+    """The check-in rhythm among coalition leads."""
+
+    cadence: Cadence = "monthly"
+    """weekly, biweekly, monthly or quarterly."""
+    minutes: Annotated[int, Strict(), Field(ge=1)] = 30
+    """How long each check-in lasts."""
+    channel: Text | None = None
+    """e.g. video call."""
+    shared_doc: Text | None = None
+    """Where progress and decisions are tracked."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Review:
+    """When and how the coalition is evaluated."""
+
+    first: Date | None = None
+    """The first review; defaults to three months after launch."""
+    every_months: Months | None = None
+    """Reviews after the first, every so many months."""
+    questions: tuple[Text, ...] = ()
+    """What each review asks."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Breach:
+    """What happens when a partner breaks the agreement."""
+
+    minor: Text | None = None
+    """The process for a minor breach."""
+    major: Text | None = None
+    """The process for a major breach."""
+    sanctions: tuple[Sanction, ...] = ()
+    """What the partners may do: suspend, expel."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exit:
+    """How a partner leaves and how the alliance ends."""
+
+    notice_days: Count | None = None
+    """Days of notice a partner gives before leaving."""
+    sunset: Date | None = None
+    """The alliance dissolves on this date unless renewed."""
+    after_months: Months | None = None
+    """The alliance dissolves this many months after the MOU takes effect (else launch)."""
+    renewal: Text | None = None
+    """How the partners renew it."""
+    breach: Breach | None = None
+    """What happens when a partner breaks the agreement."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """Progress on one implementation step."""
+
+    done: Date | None = None
+    """When the step was completed."""
+    notes: Text | None = None
+    """Anything worth remembering."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Clause:
+    """An extra clause of the MOU."""
+
+    title: Text
+    """The clause heading."""
+    text: Text
+    """The clause, in Markdown."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mou:
+    """The memorandum of understanding beyond the generated sections."""
+
+    effective: Date | None = None
+    """When the MOU takes effect."""
+    clauses: tuple[Clause, ...] = ()
+    """Extra clauses, in the order they are printed."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signature:
+    """A recorded signature of the MOU."""
+
+    partner: Slug
+    """The id of the partner that signed."""
+    signer: Text
+    """Who signed."""
+    mou_version: Fingerprint
+    """The fingerprint printed on the packet that was signed (8 hex digits or more)."""
+    title: Text | None = None
+    """The signer's title."""
+    date: Date | None = None
+    """When it was signed."""
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Coalition:
+    """One coalition file: the decisions the partners made together."""
+
+    name: Text
+    """Display name."""
+    status: Status
+    """Where the coalition is."""
+    purpose: Text
+    """The shared goal in ONE sentence."""
+    trigger: Trigger
+    """Why an uncommon alliance now."""
+    model: AllianceModel
+    """The chosen alliance model."""
+    partners: Annotated[tuple[Partner, ...], Field(min_length=2)]
+    """The organisations, at least two, in the order they are listed everywhere."""
+    decision_rule: DecisionRule
+    """How the coalition decides."""
+    success: dict[str, Text] = field(default_factory=dict)
+    """What success means for each partner, by partner id."""
+    window: Window | None = None
+    """The concrete event that makes now the time."""
+    internal_alignment: InternalAlignment | None = None
+    """Your own board's or leadership's sign-off."""
+    bridge_value: Text | None = None
+    """The shared value a values-bridge alliance is built on."""
+    joint_entity: JointEntity | None = None
+    """The new thing a structural alliance creates."""
+    constraints: Constraints | None = None
+    """The screening criteria written down before recruiting."""
+    messaging: Messaging | None = None
+    """One joint message, or each partner to its own audience on a shared timetable."""
+    roles: tuple[Role, ...] = ()
+    """Named jobs, each held by a partner."""
+    launch: Launch | None = None
+    """The first visible joint action."""
+    communication: Communication = field(default_factory=Communication)
+    """The check-in rhythm; monthly, 30 minutes unless said otherwise."""
+    review: Review | None = None
+    """When and how the coalition is evaluated."""
+    exit: Exit | None = None
+    """How a partner leaves and how the alliance ends."""
+    steps: dict[StepName, Step] = field(default_factory=dict)
+    """Progress along the six implementation steps."""
+    mou: Mou | None = None
+    """Extra MOU terms: effective date and clauses."""
+    signatures: tuple[Signature, ...] = ()
+    """Recorded signatures of the MOU."""
+
+    def partner(self, partner_id: str) -> Partner | None:
+        """The partner with this id, if any."""
+        return next((p for p in self.partners if p.id == partner_id), None)
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteConfig:
+    """playbook.yaml: settings for the whole playbook."""
+
+    title: Text
+    """The site's title."""
+    organization: Text
+    """The organisation that keeps the playbook."""
+    base_url: Annotated[str, Strict()] = ""
+    """Where the site is published, e.g. https://intranet.example.org/playbook/."""
+    paper: Paper = "letter"
+    """Paper size of the MOU packets: letter or a4."""
+    timezone: Annotated[str, Strict()] = "UTC"
+    """IANA time zone for calendars, e.g. America/Chicago."""
+    currency: CurrencyCode = "USD"
+    """Default ISO 4217 currency of partner commitments."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Located:
+    """Where the values of one YAML file stand, by field path."""
+
+    values: dict[tuple[str | int, ...], tuple[int, int]]
+    """(line, column) of each value."""
+    keys: dict[tuple[str | int, ...], tuple[int, int]]
+    """(line, column) of each mapping key, by the path of its value."""
+
+    def at(self, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int, int]:
+        """The position of `path`, or of its nearest located ancestor."""
+        table = self.keys if key else self.values
+        while path:
+            if path in table:
+                return table[path]
+            if path in self.values:
+                return self.values[path]
+            path = path[:-1]
+        return self.values.get((), (1, 1))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoalitionFile:
+    """A coalition as loaded from the workspace."""
+
+    slug: str
+    """The file name without `.yaml`."""
+    path: str
+    """Relative to the workspace root, with forward slashes."""
+    coalition: Coalition
+    """The validated data, defaults filled in."""
+    located: Located
+    """Positions of the values, for advisories."""
+    source: str
+    """The file's text as read (BOM and CRLF removed)."""
+
+
+def json_ready(value: Any) -> Any:
+    """Plain JSON values for a model (dates as ISO text, fractions as `2/3`)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: json_ready(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [json_ready(v) for v in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    return value

@@ -11,6 +11,7 @@ import click
 
 from playbook_builder import __version__, build
 from playbook_builder.errors import ContractError, PlaybookError, Problem
+from playbook_builder.model import CoalitionFile
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +50,7 @@ def cli() -> None:
     help="text for people, json for tools, github for workflow annotations.",
 )
 def check(root: Path | None, strict: bool, output_format: str) -> None:
-    """Validate every coalition file and print errors and advisories.
+    """Validate the workspace; print errors and advisories.
 
     Exit status: 0 clean, 1 errors (or advisories with --strict), 2 usage.
 
@@ -118,7 +119,9 @@ def _plural(count: int, noun: str) -> str:
 
 @cli.command()
 def schema() -> None:
-    """Print the JSON Schema of a coalition file, for editors that validate YAML.
+    """Print the JSON Schema of a coalition file.
+
+    Editors use it to check and complete coalition files as you type.
 
     \b
     Example:
@@ -127,6 +130,44 @@ def schema() -> None:
     from playbook_builder.validate import coalition_schema
 
     click.echo(json.dumps(coalition_schema(), indent=2, sort_keys=True, ensure_ascii=False))
+
+
+@cli.command()
+@root_option
+@click.argument("slug")
+def fingerprint(root: Path | None, slug: str) -> None:
+    """Print a coalition's MOU fingerprint.
+
+    The short form comes first, then the full SHA-256.
+
+    The short form is what a signature's `mou_version` records.
+
+    \b
+    Example:
+        playbook fingerprint housing-for-health
+    """
+    from playbook_builder.fingerprint import fingerprint as compute
+
+    item = _coalition(root, slug)
+    print_ = compute(item.coalition)
+    click.echo(print_.short)
+    click.echo(print_.full)
+
+
+def _coalition(root: Path | None, slug: str) -> CoalitionFile:
+    """One coalition of a valid workspace, or exit with the problems."""
+    try:
+        report = build.check(root)
+    except ContractError as err:
+        _print_problems(err.problems, "text")
+        raise SystemExit(1) from err
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    item = report.loaded.coalition(slug)
+    if item is None:
+        known = ", ".join(c.slug for c in report.loaded.coalitions) or "none"
+        raise click.BadParameter(f"no coalition {slug!r}; the coalitions are: {known}")
+    return item
 
 
 def main() -> None:

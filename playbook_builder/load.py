@@ -144,13 +144,12 @@ def load_coalition(
     problems.extend(cross)
     if coalition is None or cross or not _SLUG.match(slug):
         return None
-    text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     return CoalitionFile(
         slug=slug,
         path=str(shown),
         coalition=_with_defaults(coalition, config),
         located=parsed.located,
-        source=text,
+        source=parsed.text,
     )
 
 
@@ -259,6 +258,13 @@ def _cross_checks(data: Any, located: Located, shown: PurePosixPath) -> Iterator
         return Problem(shown, line, column, field_path(path), found, allowed)
 
     partners = _list(data.get("partners"))
+    if isinstance(data.get("partners"), list) and len(partners) < 2:
+        count = len(partners)
+        yield problem(
+            ("partners",),
+            f"{count} partner{'' if count == 1 else 's'}",
+            "at least 2 partners: an alliance needs someone to ally with",
+        )
     ids: list[str] = []
     first_at: dict[str, int] = {}
     for index, partner in enumerate(partners):
@@ -342,6 +348,7 @@ def _cross_checks(data: Any, located: Located, shown: PurePosixPath) -> Iterator
                 ("exit", "after_months"),
                 "after_months with no date to count from",
                 "mou.effective or launch.date, from which the months are counted",
+                key=True,
             )
 
     yield from _rule_checks(data.get("decision_rule"), problem, ref)

@@ -416,7 +416,7 @@ class Coalition:
     """Why an uncommon alliance now."""
     model: AllianceModel
     """The chosen alliance model."""
-    partners: Annotated[tuple[Partner, ...], Field(min_length=2)]
+    partners: tuple[Partner, ...]
     """The organisations, at least two, in the order they are listed everywhere."""
     decision_rule: DecisionRule
     """How the coalition decides."""

@@ -42,6 +42,8 @@ class Parsed:
     """Positions by field path."""
     nodes: dict[Path_, yaml.Node]
     """The node of each value, to describe what was found."""
+    text: str
+    """The text that was parsed."""
 
 
 def field_path(path: Path_) -> str:
@@ -138,7 +140,7 @@ def parse(text: str, shown: PurePosixPath) -> tuple[Parsed | None, list[Problem]
     converter = _Converter(shown)
     data = converter.value(root, (), 0)
     located = Located(values=converter.values, keys=converter.keys)
-    return Parsed(data, located, converter.nodes), converter.problems
+    return Parsed(data, located, converter.nodes, text), converter.problems
 
 
 def _reader_position(text: str, err: yaml.YAMLError) -> tuple[int, int]:

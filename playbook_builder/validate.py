@@ -16,7 +16,7 @@ from fractions import Fraction
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
-from annotated_types import Ge, Gt, Le, MinLen
+from annotated_types import Ge, Gt, Le
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -60,7 +60,6 @@ def validate(
 def _translate(model: type, error: ErrorDetails, parsed: Parsed, shown: PurePosixPath) -> Problem:
     loc = tuple(error["loc"])
     kind = error["type"]
-    ctx = error.get("ctx") or {}
     if kind in ("unexpected_keyword_argument", "extra_forbidden"):
         path, name = loc[:-1], str(loc[-1])
         names = _field_names(_type_at(model, path))
@@ -89,16 +88,13 @@ def _translate(model: type, error: ErrorDetails, parsed: Parsed, shown: PurePosi
         line, column = parsed.located.at(loc[:-1])
     else:
         found = describe(parsed.nodes.get(loc))
-        if kind in ("fraction", "date"):
-            allowed = error["msg"]
-        elif kind == "too_short":
-            allowed = f"{describe_type(expected)}, at least {ctx.get('min_length')}"
-        else:
-            allowed = describe_type(expected)
+        # our own validators already say what they accept
+        allowed = error["msg"] if kind in ("fraction", "date") else describe_type(expected)
     if kind == "literal_error":
         options = typing.get_args(_unwrap(expected))
         raw = parsed.nodes.get(loc)
-        close = difflib.get_close_matches(str(getattr(raw, "value", "")), options, n=1)
+        written = str(getattr(raw, "value", "")).casefold()
+        close = difflib.get_close_matches(written, [str(o) for o in options], n=1)
         if close:
             allowed += f" (did you mean {close[0]}?)"
     return Problem(shown, line, column, field_path(loc), found, allowed)
@@ -131,7 +127,9 @@ def _metadata(tp: Any) -> list[Any]:
     found: list[Any] = []
     while True:
         if typing.get_origin(tp) is typing.Annotated:
-            found.extend(tp.__metadata__)
+            for item in tp.__metadata__:
+                found.append(item)
+                found.extend(getattr(item, "metadata", ()))  # a FieldInfo's constraints
             tp = typing.get_args(tp)[0]
             continue
         if typing.get_origin(tp) in (typing.Union, types.UnionType):
@@ -185,8 +183,7 @@ def describe_type(tp: Any) -> str:
         return "a mapping with the fields " + ", ".join(f.name for f in dataclasses.fields(base))
     if origin is tuple:
         inner = describe_type(typing.get_args(base)[0])
-        minimum = next((m.min_length for m in meta if isinstance(m, MinLen)), None)
-        return f"a list{f' of at least {minimum}' if minimum else ''}, each {inner}"
+        return f"a list, each {inner}"
     if origin is dict:
         return f"a mapping, each value {describe_type(typing.get_args(base)[1])}"
     if base is bool:

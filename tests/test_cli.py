@@ -1,0 +1,126 @@
+"""The command line as users meet it: help, exit codes, output formats, the schema."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from playbook_builder import __version__
+from playbook_builder.cli import cli
+from tests.conftest import REPO, Run, minimal
+
+
+def test_help_lists_every_command_with_a_line_of_help(run: Run) -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    listing = result.stdout.split("Commands:")[1]
+    assert "..." not in listing, "a command's first help line is cut short"
+    for name, command in cli.commands.items():
+        assert command.get_short_help_str(limit=200), f"{name} has no help"
+        assert f"  {name} " in listing
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_has_help(run: Run, name: str) -> None:
+    result = run(name, "--help")
+    assert result.exit_code == 0
+    assert "Usage: playbook" in result.stdout
+
+
+def test_version(run: Run) -> None:
+    assert run("--version").stdout.strip() == f"playbook, version {__version__}"
+
+
+def test_check_passes_on_the_samples(sample: Path, run: Run) -> None:
+    result = run("check", "--root", sample)
+    assert result.exit_code == 0
+    assert "3 coalitions checked" in result.stderr
+
+
+def test_check_finds_the_workspace_from_a_subfolder(
+    sample: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(sample / "coalitions")
+    assert run("check").exit_code == 0
+
+
+def test_check_outside_a_workspace(tmp_path: Path, run: Run) -> None:
+    result = run("check", "--root", tmp_path)
+    assert result.exit_code == 1
+    assert "no playbook.yaml here" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_usage_errors_exit_2(sample: Path, run: Run) -> None:
+    assert run("check", "--root", sample, "--format", "xml").exit_code == 2
+    assert run("check", "--bogus").exit_code == 2
+    assert run("fingerprint", "--root", sample, "no-such-coalition").exit_code == 2
+
+
+def test_json_format(empty: Path, run: Run) -> None:
+    (empty / "coalitions" / "m.yaml").write_text(minimal().replace("trust: 2", "trust: 6", 1))
+    result = run("check", "--root", empty, "--format", "json")
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["errors"] == [
+        {
+            "file": "coalitions/m.yaml",
+            "line": 10,
+            "column": 35,
+            "field": "partners[0].scores.trust",
+            "found": "6",
+            "allowed": "a whole number from 1 to 5",
+            "message": "coalitions/m.yaml:10:35: partners[0].scores.trust: found 6; "
+            "allowed a whole number from 1 to 5",
+        }
+    ]
+
+
+def test_github_format(empty: Path, run: Run) -> None:
+    (empty / "coalitions" / "m.yaml").write_text(minimal().replace("trust: 2", "trust: 6", 1))
+    result = run("check", "--root", empty, "--format", "github")
+    assert result.stdout.splitlines() == [
+        "::error file=coalitions/m.yaml,line=10,col=35,title=playbook check::"
+        "partners[0].scores.trust: found 6; allowed a whole number from 1 to 5"
+    ]
+
+
+def test_schema_accepts_the_samples_and_rejects_bad_files(run: Run) -> None:
+    schema = json.loads(run("schema").stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for path in sorted((REPO / "coalitions").glob("*.yaml")):
+        data = json.loads(json.dumps(yaml.safe_load(path.read_text()), default=str))
+        assert not list(validator.iter_errors(data)), path
+    bad = yaml.safe_load(minimal().replace("trust: 2", "trust: 6", 1))
+    assert list(validator.iter_errors(bad))
+    assert schema["properties"]["purpose"]["description"] == "The shared goal in ONE sentence."
+
+
+def test_committed_schema_is_current(run: Run) -> None:
+    committed = (REPO / "coalition.schema.json").read_text()
+    assert committed == run("schema").stdout, "run: playbook schema > coalition.schema.json"
+
+
+def test_module_entry_point(sample: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "playbook_builder", "check", "--root", str(sample)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_fingerprint_prints_short_then_full(sample: Path, run: Run) -> None:
+    result = run("fingerprint", "--root", sample, "dignity-in-detention")
+    short, full = result.stdout.split()
+    assert len(full) == 64
+    assert full.startswith(short)
+    assert len(short) == 8

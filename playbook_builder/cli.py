@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,8 +11,9 @@ from typing import Any, TypeVar
 import click
 
 from playbook_builder import __version__, build
+from playbook_builder.advise import Advisory
 from playbook_builder.errors import ContractError, PlaybookError, Problem
-from playbook_builder.model import CoalitionFile
+from playbook_builder.model import CRITERIA, CoalitionFile
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +30,20 @@ def root_option(func: F) -> F:
     )(func)
 
 
+def today_option(func: F) -> F:
+    """`--today DATE`: the date that date-based advice is judged on."""
+    return click.option(
+        "--today",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="Judge dates as of YYYY-MM-DD (default: SOURCE_DATE_EPOCH, else today).",
+    )(func)
+
+
+def _day(value: datetime.datetime | None) -> datetime.date | None:
+    return value.date() if value is not None else None
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="playbook")
 def cli() -> None:
@@ -40,7 +56,8 @@ def cli() -> None:
 
 @cli.command()
 @root_option
-@click.option("--strict", is_flag=True, help="Treat advisories as errors.")
+@today_option
+@click.option("--strict", is_flag=True, help="Treat advisories as errors (exit 1).")
 @click.option(
     "--format",
     "output_format",
@@ -49,72 +66,123 @@ def cli() -> None:
     show_default=True,
     help="text for people, json for tools, github for workflow annotations.",
 )
-def check(root: Path | None, strict: bool, output_format: str) -> None:
+def check(
+    root: Path | None, today: datetime.datetime | None, strict: bool, output_format: str
+) -> None:
     """Validate the workspace; print errors and advisories.
 
+    Errors break the coalition contract and stop a build. Advisories are the guidance's
+    advice about a valid file; --strict makes them errors too.
     Exit status: 0 clean, 1 errors (or advisories with --strict), 2 usage.
 
     \b
     Example:
         playbook check --format github
     """
-    problems: Sequence[Problem] = ()
     try:
-        report = build.check(root)
-    except ContractError as err:
-        problems = err.problems
-        report = None
+        report = build.check(root, _day(today))
     except PlaybookError as err:
         raise click.ClickException(str(err)) from err
-    del strict
-    _print_problems(problems, output_format)
-    if output_format == "text":
-        if problems:
-            files = len({p.file for p in problems})
-            click.echo(f"{_plural(len(problems), 'error')} in {_plural(files, 'file')}.", err=True)
-        elif report is not None:
-            count = len(report.loaded.coalitions)
-            click.echo(f"{_plural(count, 'coalition')} checked: no errors.", err=True)
-    if problems:
+    problems, advisories = report.problems, report.advisories
+    if output_format == "json":
+        payload = {
+            "errors": [_problem_json(p) for p in problems],
+            "advisories": [_advisory_json(a) for a in advisories],
+            "today": report.today.isoformat(),
+            "strict": strict,
+        }
+        click.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
+    elif output_format == "github":
+        for problem in problems:
+            click.echo(
+                _github(
+                    "error",
+                    str(problem.file),
+                    problem.line,
+                    problem.column,
+                    "playbook check",
+                    _problem_message(problem),
+                )
+            )
+        for advisory in advisories:
+            click.echo(
+                _github(
+                    "error" if strict else "warning",
+                    advisory.file,
+                    advisory.line,
+                    advisory.column,
+                    f"playbook {advisory.code}",
+                    f"{advisory.message} (guide: {advisory.link})",
+                )
+            )
+    else:
+        _print_problems(problems)
+        for advisory in advisories:
+            click.echo(
+                f"{advisory.file}:{advisory.line}:{advisory.column}: "
+                f"{'error' if strict else 'advisory'} {advisory.code}: {advisory.message}"
+            )
+        checked = len(report.loaded.coalitions) if report.loaded else 0
+        summary = (
+            f"{_plural(checked, 'coalition')} valid, {_plural(len(problems), 'error')}, "
+            f"{_plural(len(advisories), 'advisory')}"
+        )
+        click.echo(
+            summary + (" (strict: advisories count as errors)." if strict else "."), err=True
+        )
+    if problems or (strict and advisories):
         raise SystemExit(1)
 
 
-def _print_problems(problems: Sequence[Problem], output_format: str) -> None:
-    if output_format == "json":
-        payload = {
-            "errors": [
-                {
-                    "file": str(p.file),
-                    "line": p.line,
-                    "column": p.column,
-                    "field": p.field,
-                    "found": p.found,
-                    "allowed": p.allowed,
-                    "message": str(p),
-                }
-                for p in problems
-            ],
-        }
-        click.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
-        return
+def _problem_message(problem: Problem) -> str:
+    return f"{problem.field}: found {problem.found}; allowed {problem.allowed}"
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return {
+        "file": str(problem.file),
+        "line": problem.line,
+        "column": problem.column,
+        "field": problem.field,
+        "found": problem.found,
+        "allowed": problem.allowed,
+        "message": str(problem),
+    }
+
+
+def _advisory_json(advisory: Advisory) -> dict[str, Any]:
+    return {
+        "code": advisory.code,
+        "coalition": advisory.slug,
+        "file": advisory.file,
+        "line": advisory.line,
+        "column": advisory.column,
+        "message": advisory.message,
+        "guide": advisory.link,
+        "concerns_mou": advisory.mou,
+    }
+
+
+def _print_problems(problems: Sequence[Problem]) -> None:
     for problem in problems:
-        if output_format == "github":
-            message = f"{problem.field}: found {problem.found}; allowed {problem.allowed}"
-            click.echo(
-                f"::error file={_gh(str(problem.file))},line={problem.line},"
-                f"col={problem.column},title=playbook check::{_gh(message)}"
-            )
-        else:
-            click.echo(str(problem))
+        click.echo(str(problem))
 
 
-def _gh(text: str) -> str:
-    """Escape a value for a GitHub workflow command."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(",", "%2C")
+def _github(level: str, file: str, line: int, column: int, title: str, message: str) -> str:
+    def escape(text: str, *, prop: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+    return (
+        f"::{level} file={escape(file, prop=True)},line={line},col={column},"
+        f"title={escape(title, prop=True)}::{escape(message)}"
+    )
 
 
 def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
 
 
 @cli.command()
@@ -138,9 +206,8 @@ def schema() -> None:
 def fingerprint(root: Path | None, slug: str) -> None:
     """Print a coalition's MOU fingerprint.
 
-    The short form comes first, then the full SHA-256.
-
-    The short form is what a signature's `mou_version` records.
+    The short form comes first, then the full SHA-256. Record the short form as a
+    signature's mou_version when a partner signs.
 
     \b
     Example:
@@ -154,19 +221,77 @@ def fingerprint(root: Path | None, slug: str) -> None:
     click.echo(print_.full)
 
 
+@cli.command()
+@root_option
+@today_option
+@click.argument("slug")
+def score(root: Path | None, today: datetime.datetime | None, slug: str) -> None:
+    """Print a coalition's decision matrix and recommended model.
+
+    \b
+    Example:
+        playbook score housing-for-health
+    """
+    from playbook_builder import advise
+
+    item = _coalition(root, slug)
+    coalition = item.coalition
+    grid = advise.matrix(coalition)
+    rec = advise.recommend(coalition)
+    width = max(len("partner"), *(len(row.partner.name) for row in grid.rows))
+    heads = ["align", "trust", "resrc", "time", "exit", "total"]
+    click.secho(f"{coalition.name} ({coalition.model}, {coalition.status})", bold=True)
+    click.echo()
+    click.echo("partner".ljust(width) + "".join(h.rjust(7) for h in heads))
+    for row in grid.rows:
+        cells = [*row.scores, row.total]
+        click.echo(row.partner.name.ljust(width) + "".join(str(v).rjust(7) for v in cells))
+    click.echo("-" * (width + 7 * len(heads)))
+    averages = [sum(r.scores[i] for r in grid.rows) / len(grid.rows) for i in range(len(CRITERIA))]
+    mean_total = sum(r.total for r in grid.rows) / len(grid.rows)
+    click.echo("average".ljust(width) + "".join(f"{v:7.1f}" for v in [*averages, mean_total]))
+    click.echo(
+        f"lowest total {grid.lowest.total} ({grid.lowest.partner.name}); "
+        f"highest {grid.highest.total} ({grid.highest.partner.name})"
+    )
+    click.echo()
+    style = "yellow" if rec.mismatch else "green"
+    click.secho(f"Recommended model: {rec.model}", bold=True, fg=style)
+    click.echo(rec.reasoning)
+    t = advise.THRESHOLDS
+    click.echo(
+        f"Bands for the least-ready total: 5-{t.values_bridge_from - 1} opportunistic, "
+        f"{t.values_bridge_from}-{t.structural_from - 1} values-bridge, "
+        f"{t.structural_from}-25 structural."
+    )
+    click.echo()
+    click.secho("Decision rule", bold=True)
+    for line in advise.explain_rule(coalition):
+        click.echo(f"  {line}")
+    report = build.check(root, _day(today))
+    own = report.advisories_for(slug)
+    if own:
+        click.echo()
+        click.secho(f"Advisories ({len(own)})", bold=True)
+        for advisory in own:
+            click.echo(f"  {advisory.code} line {advisory.line}: {advisory.message}")
+
+
 def _coalition(root: Path | None, slug: str) -> CoalitionFile:
-    """One coalition of a valid workspace, or exit with the problems."""
+    """One valid coalition of the workspace, or exit with the problems."""
     try:
-        report = build.check(root)
+        loaded = build.load_valid(root)
     except ContractError as err:
-        _print_problems(err.problems, "text")
+        _print_problems(err.problems)
         raise SystemExit(1) from err
     except PlaybookError as err:
         raise click.ClickException(str(err)) from err
-    item = report.loaded.coalition(slug)
+    item = loaded.coalition(slug)
     if item is None:
-        known = ", ".join(c.slug for c in report.loaded.coalitions) or "none"
-        raise click.BadParameter(f"no coalition {slug!r}; the coalitions are: {known}")
+        known = ", ".join(c.slug for c in loaded.coalitions) or "none"
+        raise click.BadParameter(
+            f"no coalition {slug!r}; the coalitions are: {known}", param_hint="SLUG"
+        )
     return item
 
 

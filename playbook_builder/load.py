@@ -52,6 +52,17 @@ class Loaded:
 
 def load_workspace(workspace: Workspace) -> Loaded:
     """Every coalition of the workspace, validated; raises ContractError with all problems."""
+    loaded, problems = read_workspace(workspace)
+    if problems or loaded is None:
+        raise ContractError(problems)
+    return loaded
+
+
+def read_workspace(workspace: Workspace) -> tuple[Loaded | None, list[Problem]]:
+    """The valid part of the workspace, and every problem of the rest.
+
+    The settings must be valid for anything to load; coalitions with problems are left out.
+    """
     problems: list[Problem] = []
     config = load_config(workspace, problems)
     coalitions: list[CoalitionFile] = []
@@ -62,9 +73,8 @@ def load_workspace(workspace: Workspace) -> Loaded:
         if loaded is not None:
             coalitions.append(loaded)
     problems.extend(_duplicate_names(coalitions))
-    if problems or config is None:
-        raise ContractError(problems)
-    return Loaded(config, tuple(coalitions))
+    problems.sort()
+    return (Loaded(config, tuple(coalitions)) if config else None), problems
 
 
 def load_config(workspace: Workspace, problems: list[Problem]) -> SiteConfig | None:

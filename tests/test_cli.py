@@ -40,7 +40,7 @@ def test_version(run: Run) -> None:
 def test_check_passes_on_the_samples(sample: Path, run: Run) -> None:
     result = run("check", "--root", sample)
     assert result.exit_code == 0
-    assert "3 coalitions checked" in result.stderr
+    assert "3 coalitions valid, 0 errors" in result.stderr
 
 
 def test_check_finds_the_workspace_from_a_subfolder(

@@ -68,7 +68,7 @@ def test_corrupted_files_give_located_errors_or_load(fuzz_root: Path, text: str)
     line_count = text.count("\n") + 1
     problems: tuple[Problem, ...] = ()
     try:
-        loaded = build.check(fuzz_root).loaded
+        loaded = build.load_valid(fuzz_root)
     except ContractError as err:
         problems = err.problems
     if problems:

@@ -1,0 +1,715 @@
+"""The guide's judgement as pure functions: the decision matrix, the recommended model,
+the decision rule as arithmetic, and coded advisories.
+
+Every number the advice uses is in THRESHOLDS, and the guidance pages print them from
+there (content/criteria.md), so nothing the advisor decides is hidden in code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Protocol
+
+from dateutil.relativedelta import relativedelta
+
+from playbook_builder.fingerprint import fingerprint
+from playbook_builder.model import (
+    CRITERIA,
+    MODELS,
+    AllianceModel,
+    Coalition,
+    CoalitionFile,
+    Override,
+    Partner,
+    RuleKind,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Thresholds:
+    """The numbers behind the advice; printed in the guidance pages."""
+
+    values_bridge_from: int = 12
+    """A least-ready total from here supports a values-bridge alliance (below: opportunistic)."""
+    structural_from: int = 19
+    """A least-ready total from here supports a structural alliance."""
+    low_trust: int = 2
+    """A trust score at or below this is low: start with a time-limited pilot."""
+    imbalance_total_gap: int = 8
+    """Totals this far apart between two partners are an imbalance."""
+    imbalance_resources_gap: int = 3
+    """Resource scores this far apart between two partners are an imbalance."""
+    coordinator_from_partners: int = 5
+    """From this many partners, a coalition needs a coordinator role."""
+    drain_from_coalitions: int = 3
+    """An organisation in this many coalitions or more risks a resource drain."""
+    first_review_within_months: int = 6
+    """The first review should come no later than this many months after launch."""
+
+
+THRESHOLDS = Thresholds()
+
+GUIDE_PAGE = "guide/advisories.html"
+"""Where every advisory is explained, with an anchor per code."""
+
+ACTIVE_MEMBERS = ("prospect", "committed", "signed")
+"""Partner statuses that count as members who vote; suspended ones sit out."""
+SIGNING_MEMBERS = ("prospect", "committed", "signed", "suspended", "expelled")
+"""Partner statuses whose decision makers must sign: everyone but those who withdrew."""
+
+
+# --- the decision matrix and the recommendation ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Row:
+    """One partner's line in the decision matrix."""
+
+    partner: Partner
+    scores: tuple[int, int, int, int, int]
+    """In the order of CRITERIA."""
+    total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Matrix:
+    """Partners x criteria, with totals."""
+
+    rows: tuple[Row, ...]
+    """In the author's order of partners."""
+    lowest: Row
+    """The least-ready partner (the first listed, among equals)."""
+    highest: Row
+    """The most-ready partner (the first listed, among equals)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recommendation:
+    """The model the scores support, and how the chosen one compares."""
+
+    model: AllianceModel
+    """The deepest model the least-ready partner can carry."""
+    chosen: AllianceModel
+    lowest_total: int
+    reasoning: str
+    """In plain words, with the numbers."""
+
+    @property
+    def mismatch(self) -> bool:
+        """Whether the chosen model is deeper than the partners can carry."""
+        return MODELS.index(self.chosen) > MODELS.index(self.model)
+
+
+def matrix(coalition: Coalition) -> Matrix:
+    """The decision matrix of a coalition's partners."""
+    rows = tuple(
+        Row(partner=p, scores=p.scores.as_tuple(), total=p.scores.total) for p in coalition.partners
+    )
+    return Matrix(
+        rows=rows,
+        lowest=min(rows, key=lambda row: row.total),
+        highest=max(rows, key=lambda row: row.total),
+    )
+
+
+def supported_model(total: int, thresholds: Thresholds = THRESHOLDS) -> AllianceModel:
+    """The deepest model a partner with this total is ready for."""
+    if total >= thresholds.structural_from:
+        return "structural"
+    if total >= thresholds.values_bridge_from:
+        return "values-bridge"
+    return "opportunistic"
+
+
+def recommend(coalition: Coalition, thresholds: Thresholds = THRESHOLDS) -> Recommendation:
+    """The model the least-ready partner supports, explained against the chosen one."""
+    lowest = matrix(coalition).lowest
+    model = supported_model(lowest.total, thresholds)
+    band = _band(model, thresholds)
+    reasoning = (
+        f"The least-ready partner, {lowest.partner.name}, totals {lowest.total} of 25 "
+        f"({band}), which supports {_article(model)} {model} alliance"
+    )
+    if model == coalition.model:
+        reasoning += f"; you chose {coalition.model}, which fits."
+    elif MODELS.index(coalition.model) > MODELS.index(model):
+        reasoning += (
+            f"; you chose {coalition.model}, which asks more depth than that partner is "
+            f"ready to give."
+        )
+    else:
+        reasoning += (
+            f"; you chose {coalition.model}, a lighter model than the scores allow, which "
+            f"is a safe choice when speed matters more than depth."
+        )
+    return Recommendation(
+        model=model, chosen=coalition.model, lowest_total=lowest.total, reasoning=reasoning
+    )
+
+
+def _band(model: AllianceModel, thresholds: Thresholds) -> str:
+    if model == "structural":
+        return f"{thresholds.structural_from}-25"
+    if model == "values-bridge":
+        return f"{thresholds.values_bridge_from}-{thresholds.structural_from - 1}"
+    return f"5-{thresholds.values_bridge_from - 1}"
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+# --- the decision rule as arithmetic -----------------------------------------------------
+
+
+def majority_of(count: int) -> int:
+    """Votes for a majority: more than half."""
+    return count // 2 + 1
+
+
+def share_of(count: int, share: Fraction) -> int:
+    """Votes for at least `share` of `count`."""
+    return max(1, math.ceil(share * count))
+
+
+def voting_partners(coalition: Coalition) -> tuple[Partner, ...]:
+    """Partners who take part in decisions."""
+    return tuple(p for p in coalition.partners if p.status in ACTIVE_MEMBERS)
+
+
+def votes_needed(
+    kind: RuleKind, threshold: Fraction | None, present: int, committee: int
+) -> tuple[int, int]:
+    """(votes needed, out of) for a decision of this kind with `present` partners."""
+    if kind == "majority":
+        return majority_of(present), present
+    if kind == "supermajority":
+        return share_of(present, threshold or Fraction(2, 3)), present
+    if kind == "executive-committee":
+        return majority_of(committee), committee
+    return present, present
+
+
+def _fraction_words(value: Fraction) -> str:
+    names = {
+        Fraction(1): "all",
+        Fraction(1, 2): "one half",
+        Fraction(2, 3): "two thirds",
+        Fraction(3, 4): "three quarters",
+        Fraction(3, 5): "three fifths",
+        Fraction(4, 5): "four fifths",
+        Fraction(1, 3): "one third",
+    }
+    return names.get(value, f"{value.numerator}/{value.denominator}")
+
+
+def describe_rule(kind: RuleKind, threshold: Fraction | None) -> str:
+    """A rule in words: 'a majority of partners present'."""
+    if kind == "majority":
+        return "a majority of the partners taking part"
+    if kind == "supermajority":
+        return f"{_fraction_words(threshold or Fraction(2, 3))} of the partners taking part"
+    if kind == "executive-committee":
+        return "a majority of the executive committee"
+    return "the consent of every partner taking part (consensus)"
+
+
+def explain_rule(coalition: Coalition) -> tuple[str, ...]:
+    """The decision rule in plain words, with worked numbers for this coalition."""
+    rule = coalition.decision_rule
+    voters = len(voting_partners(coalition))
+    committee = len(rule.committee)
+    lines = []
+    quorum_count = share_of(voters, rule.quorum) if rule.quorum is not None else voters
+    if rule.quorum is not None:
+        lines.append(
+            f"Quorum is {_fraction_words(rule.quorum)} of the voting partners: with {voters}, "
+            f"at least {quorum_count} must take part for a decision to count."
+        )
+    else:
+        lines.append(
+            f"No quorum is set, so a decision counts however few of the {voters} voting "
+            f"partners take part."
+        )
+    needed, out_of = votes_needed(rule.default, rule.threshold, voters, committee)
+    text = (
+        f"By default a proposal passes with {describe_rule(rule.default, rule.threshold)}: "
+        f"{needed} of {out_of}"
+    )
+    if rule.default != "executive-committee" and quorum_count < voters:
+        low, _ = votes_needed(rule.default, rule.threshold, quorum_count, committee)
+        text += f" when all take part, {low} of {quorum_count} at quorum"
+    lines.append(text + ".")
+    if committee:
+        members = ", ".join(_partner_name(coalition, pid) for pid in rule.committee)
+        lines.append(f"The executive committee is {members}.")
+    lines.extend(_explain_override(o, voters, committee) for o in rule.overrides)
+    return tuple(lines)
+
+
+def _explain_override(override: Override, voters: int, committee: int) -> str:
+    needed, out_of = votes_needed(override.rule, override.threshold, voters, committee)
+    return (
+        f"{override.decisions.rstrip('.')}: {describe_rule(override.rule, override.threshold)}, "
+        f"{needed} of {out_of}."
+    )
+
+
+def _partner_name(coalition: Coalition, partner_id: str) -> str:
+    partner = coalition.partner(partner_id)
+    return partner.name if partner else partner_id
+
+
+# --- advisories --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Advisory:
+    """Advice drawn from the guidance, about one place in one coalition file."""
+
+    code: str
+    """Stable, e.g. A301; the anchor of its explanation in the guide."""
+    slug: str
+    """The coalition."""
+    file: str
+    """Relative to the workspace root."""
+    line: int
+    column: int
+    message: str
+    """One line."""
+    mou: bool = False
+    """Whether it concerns the MOU (and so is printed in the packet)."""
+
+    @property
+    def link(self) -> str:
+        """The guide section that explains it, relative to the site root."""
+        return f"{GUIDE_PAGE}#{self.code.lower()}"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
+
+
+ADVISORIES: dict[str, str] = {
+    "A101": "The purpose is longer than one sentence",
+    "A102": "A partner has no definition of success",
+    "A103": "No internal alignment recorded while forming or active",
+    "A104": "The window has passed while the coalition is still exploring or forming",
+    "A201": "The chosen model is deeper than the least-ready partner can carry",
+    "A202": "Low trust with a values-bridge or structural model",
+    "A203": "The partners' scores are out of balance",
+    "A301": "Consensus as a decision rule",
+    "A302": "The quorum cannot be reached by the partners who vote",
+    "A303": "The executive committee is not smaller than the coalition",
+    "A401": "A partner demands a veto over messaging",
+    "A402": "A partner cannot commit staff time",
+    "A403": "A partner would alienate core supporters",
+    "A404": "A partner carries a reputational risk",
+    "A501": "No sunset clause",
+    "A502": "No notice period for leaving",
+    "A503": "The sunset has passed",
+    "A601": "Five or more partners and no coordinator",
+    "A602": "One organisation in many coalitions",
+    "A701": "A review is overdue",
+    "A702": "The first review comes late",
+    "A703": "No review is scheduled",
+    "A801": "Signatures are stale",
+    "A802": "Signatures are missing",
+    "A803": "The signer is not the partner's decision maker",
+}
+"""Every advisory code and its title, in the order of the guide's reference."""
+
+_FLAG_CODES = {
+    "demands-messaging-veto": "A401",
+    "no-staff-time": "A402",
+    "alienates-core-supporters": "A403",
+    "reputational-risk": "A404",
+}
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9\"'(])")
+
+
+def review_dates(coalition: Coalition, until: date | None = None) -> tuple[date, ...]:
+    """Scheduled reviews: the first, then every `every_months`, up to the end date."""
+    review = coalition.review
+    if review is None or review.first is None:
+        return ()
+    end = until or sunset_date(coalition)
+    if review.every_months is None:
+        return (review.first,) if end is None or review.first <= end else ()
+    if end is None:
+        end = review.first + relativedelta(years=5)
+    dates = []
+    step = 0
+    while True:
+        current = review.first + relativedelta(months=review.every_months * step)
+        if current > end or step > 600:
+            break
+        dates.append(current)
+        step += 1
+    return tuple(dates)
+
+
+def sunset_date(coalition: Coalition) -> date | None:
+    """When the alliance dissolves unless renewed: `sunset`, or `after_months` from the start."""
+    exit_terms = coalition.exit
+    if exit_terms is None:
+        return None
+    if exit_terms.sunset is not None:
+        return exit_terms.sunset
+    start = (coalition.mou.effective if coalition.mou else None) or (
+        coalition.launch.date if coalition.launch else None
+    )
+    if exit_terms.after_months is not None and start is not None:
+        return start + relativedelta(months=exit_terms.after_months)
+    return None
+
+
+def advise(
+    item: CoalitionFile, today: date, thresholds: Thresholds = THRESHOLDS
+) -> tuple[Advisory, ...]:
+    """Every advisory for one coalition, in file order."""
+    found = list(_advise(item, today, thresholds))
+    return tuple(sorted(found, key=lambda a: (a.line, a.column, a.code)))
+
+
+def advise_all(
+    items: Sequence[CoalitionFile], today: date, thresholds: Thresholds = THRESHOLDS
+) -> dict[str, tuple[Advisory, ...]]:
+    """Advisories by coalition slug, including those that span files."""
+    spread = _spread(items, thresholds)
+    result = {}
+    for item in items:
+        own = list(advise(item, today, thresholds)) + spread.get(item.slug, [])
+        result[item.slug] = tuple(sorted(own, key=lambda a: (a.line, a.column, a.code)))
+    return result
+
+
+def _spread(items: Iterable[CoalitionFile], thresholds: Thresholds) -> dict[str, list[Advisory]]:
+    """A602: organisations (matched by name) in many coalitions."""
+    where: dict[str, list[tuple[CoalitionFile, int]]] = defaultdict(list)
+    for item in items:
+        if item.coalition.status == "dissolved":
+            continue
+        for index, partner in enumerate(item.coalition.partners):
+            if partner.status in ACTIVE_MEMBERS:
+                where[_org_key(partner.name)].append((item, index))
+    result: dict[str, list[Advisory]] = defaultdict(list)
+    for places in where.values():
+        if len(places) < thresholds.drain_from_coalitions:
+            continue
+        for item, index in places:
+            partner = item.coalition.partners[index]
+            others = ", ".join(other.coalition.name for other, _ in places if other is not item)
+            line, column = item.located.at(("partners", index, "name"))
+            result[item.slug].append(
+                Advisory(
+                    code="A602",
+                    slug=item.slug,
+                    file=item.path,
+                    line=line,
+                    column=column,
+                    message=(
+                        f"{partner.name} is also in {len(places) - 1} other coalitions "
+                        f"({others}): watch for a resource drain."
+                    ),
+                )
+            )
+    return result
+
+
+def _org_key(name: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", name.casefold()).split())
+
+
+def _advise(item: CoalitionFile, today: date, t: Thresholds) -> Iterator[Advisory]:
+    c = item.coalition
+
+    def at(code: str, path: tuple[str | int, ...], message: str, mou: bool = False) -> Advisory:
+        line, column = item.located.at(path)
+        return Advisory(
+            code=code,
+            slug=item.slug,
+            file=item.path,
+            line=line,
+            column=column,
+            message=message,
+            mou=mou,
+        )
+
+    live = c.status != "dissolved"
+    drafting = c.status in ("forming", "active", "under-review")
+
+    # identity and purpose
+    sentences = len(_SENTENCE_END.split(c.purpose.strip()))
+    if sentences > 1:
+        yield at(
+            "A101",
+            ("purpose",),
+            f"The purpose has {sentences} sentences; every partner should be able to say it "
+            f"in one.",
+            mou=True,
+        )
+    for index, partner in enumerate(c.partners):
+        if partner.status in SIGNING_MEMBERS[:3] and partner.id not in c.success:
+            yield at(
+                "A102",
+                ("partners", index, "id"),
+                f"{partner.name} has no success definition: a coalition that serves only "
+                f"some partners' agendas will not hold.",
+                mou=True,
+            )
+    if c.status in ("forming", "active") and c.internal_alignment is None:
+        yield at(
+            "A103",
+            ("status",),
+            f"Status is {c.status} but no internal_alignment is recorded: get your own "
+            f"board or leadership on side first.",
+        )
+    if c.window is not None and c.status in ("exploring", "forming") and c.window.date < today:
+        yield at(
+            "A104",
+            ("window", "date"),
+            f"The window ({c.window.event}, {c.window.date.isoformat()}) has passed while the "
+            f"coalition is still {c.status}: is the timing still right?",
+        )
+
+    # the model and the scores
+    rec = recommend(c, t)
+    if rec.mismatch:
+        yield at("A201", ("model",), rec.reasoning, mou=True)
+    if c.model in ("values-bridge", "structural"):
+        for index, partner in enumerate(c.partners):
+            if partner.scores.trust <= t.low_trust and partner.status in ACTIVE_MEMBERS:
+                yield at(
+                    "A202",
+                    ("partners", index, "scores", "trust"),
+                    f"{partner.name} scores trust {partner.scores.trust} in a {c.model} "
+                    f"alliance: start with a small, time-limited pilot before scaling up.",
+                )
+    yield from _imbalance(c, at, t)
+
+    # decision rule
+    yield from _rule_advice(c, at)
+
+    # red flags
+    for index, partner in enumerate(c.partners):
+        for flag in partner.red_flags:
+            yield at(
+                _FLAG_CODES[flag],
+                ("partners", index, "red_flags", partner.red_flags.index(flag)),
+                f"{partner.name} is red-flagged {flag}: {_FLAG_ADVICE[flag]}",
+            )
+
+    # exit
+    exit_terms = c.exit
+    sunset = sunset_date(c)
+    if drafting and sunset is None:
+        yield at(
+            "A501",
+            ("exit",) if exit_terms else ("model",),
+            "No sunset (exit.sunset or exit.after_months): agree when the alliance ends "
+            "unless the partners renew it.",
+            mou=True,
+        )
+    if drafting and (exit_terms is None or exit_terms.notice_days is None):
+        yield at(
+            "A502",
+            ("exit",) if exit_terms else ("model",),
+            "No notice period (exit.notice_days): say how a partner leaves before anyone needs to.",
+            mou=True,
+        )
+    if live and sunset is not None and sunset < today:
+        yield at(
+            "A503",
+            ("exit",),
+            f"The sunset ({sunset.isoformat()}) has passed and the status is still "
+            f"{c.status}: renew the MOU or dissolve the coalition.",
+        )
+
+    # roles
+    if len(c.partners) >= t.coordinator_from_partners and not any(
+        "coordinat" in role.title.casefold() for role in c.roles
+    ):
+        yield at(
+            "A601",
+            ("roles",) if c.roles else ("partners",),
+            f"{len(c.partners)} partners and no coordinator role: a coalition this size "
+            f"needs someone whose job is to keep it running.",
+        )
+
+    # reviews
+    if live:
+        yield from _review_advice(c, today, at, t)
+
+    # signatures
+    yield from _signature_advice(c, at)
+
+
+_FLAG_ADVICE = {
+    "demands-messaging-veto": "a partner who wants a veto over the coalition's messaging is "
+    "a reason to walk away, or to switch to coordinated messaging.",
+    "no-staff-time": "a partner who cannot put in staff time will not carry its share; "
+    "agree a minimum before you rely on it.",
+    "alienates-core-supporters": "weigh what the partnership costs you with your own base, "
+    "and prepare a communication plan.",
+    "reputational-risk": "prepare to explain publicly why this partnership serves your mission.",
+}
+
+
+def _imbalance(c: Coalition, at: _At, t: Thresholds) -> Iterator[Advisory]:
+    grid = matrix(c)
+    gap = grid.highest.total - grid.lowest.total
+    if gap >= t.imbalance_total_gap:
+        yield at(
+            "A203",
+            ("partners",),
+            f"Totals range from {grid.lowest.total} ({grid.lowest.partner.name}) to "
+            f"{grid.highest.total} ({grid.highest.partner.name}): partners this far apart "
+            f"expect different things from the alliance.",
+        )
+        return
+    resources = [p.scores.resources for p in c.partners]
+    if max(resources) - min(resources) >= t.imbalance_resources_gap:
+        low = min(c.partners, key=lambda p: p.scores.resources)
+        high = max(c.partners, key=lambda p: p.scores.resources)
+        yield at(
+            "A203",
+            ("partners",),
+            f"Resources range from {low.scores.resources} ({low.name}) to "
+            f"{high.scores.resources} ({high.name}): unequal commitment breeds resentment; "
+            f"agree openly who carries what.",
+        )
+
+
+def _rule_advice(c: Coalition, at: _At) -> Iterator[Advisory]:
+    rule = c.decision_rule
+    if rule.default == "consensus":
+        yield at(
+            "A301",
+            ("decision_rule", "default"),
+            "Consensus tends to paralyse a diverse coalition: agree a majority, supermajority "
+            "or committee rule matched to the stakes.",
+            mou=True,
+        )
+    for index, override in enumerate(rule.overrides):
+        if override.rule == "consensus":
+            yield at(
+                "A301",
+                ("decision_rule", "overrides", index, "rule"),
+                f"Consensus for {override.decisions.rstrip('.')}: one partner can block it.",
+                mou=True,
+            )
+    members = [p for p in c.partners if p.status not in ("withdrawn", "expelled")]
+    voters = voting_partners(c)
+    if rule.quorum is not None:
+        needed = share_of(len(members), rule.quorum)
+        if needed > len(voters):
+            yield at(
+                "A302",
+                ("decision_rule", "quorum"),
+                f"Quorum {rule.quorum.numerator}/{rule.quorum.denominator} of {len(members)} "
+                f"members needs {needed}, but only {len(voters)} can vote (the rest are "
+                f"suspended).",
+                mou=True,
+            )
+    if rule.committee and len(set(rule.committee)) >= len(members):
+        yield at(
+            "A303",
+            ("decision_rule", "committee"),
+            f"The committee has {len(set(rule.committee))} members out of {len(members)} "
+            f"partners: it should be smaller than the whole, or it decides nothing faster.",
+            mou=True,
+        )
+
+
+def _review_advice(c: Coalition, today: date, at: _At, t: Thresholds) -> Iterator[Advisory]:
+    review = c.review
+    if review is None or review.first is None:
+        if c.status in ("forming", "active"):
+            yield at(
+                "A703",
+                ("status",),
+                "No review date: set one early, about three months after launch.",
+            )
+        return
+    held = c.steps.get("review")
+    last_held = held.done if held is not None else None
+    due = [d for d in review_dates(c, until=today) if last_held is None or d > last_held]
+    if due and c.status in ("forming", "active", "under-review"):
+        yield at(
+            "A701",
+            ("review",),
+            f"The review due {due[0].isoformat()} has not been recorded as held "
+            f"(steps.review.done): is the shared goal still relevant?",
+        )
+    launched = c.launch.date if c.launch else None
+    if launched is not None:
+        latest = launched + relativedelta(months=t.first_review_within_months)
+        if review.first > latest:
+            yield at(
+                "A702",
+                ("review", "first"),
+                f"The first review ({review.first.isoformat()}) is more than "
+                f"{t.first_review_within_months} months after launch "
+                f"({launched.isoformat()}): problems will surface late.",
+                mou=True,
+            )
+
+
+def _signature_advice(c: Coalition, at: _At) -> Iterator[Advisory]:
+    current = fingerprint(c)
+    latest: dict[str, int] = {}
+    for index, signature in enumerate(c.signatures):
+        latest[signature.partner] = index  # a later signature replaces an earlier one
+    stale = []
+    for partner_id, index in latest.items():
+        signature = c.signatures[index]
+        partner = c.partner(partner_id)
+        if partner is None or partner.status not in SIGNING_MEMBERS:
+            continue
+        if not current.matches(signature.mou_version):
+            stale.append((partner.name, index, signature.mou_version))
+        elif signature.signer.casefold() != partner.decision_maker.name.casefold():
+            yield at(
+                "A803",
+                ("signatures", index, "signer"),
+                f"{signature.signer} signed for {partner.name}, whose decision maker is "
+                f"{partner.decision_maker.name}.",
+            )
+    for name, index, version in stale:
+        yield at(
+            "A801",
+            ("signatures", index, "mou_version"),
+            f"{name} signed MOU {version}, but the MOU is now {current.short}: it must re-sign.",
+            mou=True,
+        )
+    must_sign = c.status in ("active", "under-review") or (
+        "agreement" in c.steps and c.steps["agreement"].done is not None
+    )
+    missing = [p.name for p in c.partners if p.status in SIGNING_MEMBERS and p.id not in latest]
+    if must_sign and missing:
+        yield at(
+            "A802",
+            ("signatures",) if c.signatures else ("status",),
+            f"No signature recorded for {', '.join(missing)}: the MOU is not in force for "
+            f"{'them' if len(missing) > 1 else 'it'}.",
+            mou=True,
+        )
+
+
+class _At(Protocol):
+    """The shape of the `at` helper, for type checking."""
+
+    def __call__(
+        self, code: str, path: tuple[str | int, ...], message: str, mou: bool = False
+    ) -> Advisory: ...
+
+
+def criteria_labels() -> tuple[str, ...]:
+    """The five criteria as column headings."""
+    return tuple(name.replace("_", " ") for name in CRITERIA)

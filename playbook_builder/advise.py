@@ -29,6 +29,7 @@ from playbook_builder.model import (
     Partner,
     RuleKind,
 )
+from playbook_builder.schedule import review_dates, sunset_date
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -298,8 +299,8 @@ class Advisory:
 ADVISORIES: dict[str, str] = {
     "A101": "The purpose is longer than one sentence",
     "A102": "A partner has no definition of success",
-    "A103": "No internal alignment recorded while forming or active",
-    "A104": "The window has passed while the coalition is still exploring or forming",
+    "A103": "No internal alignment while forming or active",
+    "A104": "The window has passed while still exploring or forming",
     "A201": "The chosen model is deeper than the least-ready partner can carry",
     "A202": "Low trust with a values-bridge or structural model",
     "A203": "The partners' scores are out of balance",
@@ -333,42 +334,6 @@ _FLAG_CODES = {
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9\"'(])")
 
 
-def review_dates(coalition: Coalition, until: date | None = None) -> tuple[date, ...]:
-    """Scheduled reviews: the first, then every `every_months`, up to the end date."""
-    review = coalition.review
-    if review is None or review.first is None:
-        return ()
-    end = until or sunset_date(coalition)
-    if review.every_months is None:
-        return (review.first,) if end is None or review.first <= end else ()
-    if end is None:
-        end = review.first + relativedelta(years=5)
-    dates = []
-    step = 0
-    while True:
-        current = review.first + relativedelta(months=review.every_months * step)
-        if current > end or step > 600:
-            break
-        dates.append(current)
-        step += 1
-    return tuple(dates)
-
-
-def sunset_date(coalition: Coalition) -> date | None:
-    """When the alliance dissolves unless renewed: `sunset`, or `after_months` from the start."""
-    exit_terms = coalition.exit
-    if exit_terms is None:
-        return None
-    if exit_terms.sunset is not None:
-        return exit_terms.sunset
-    start = (coalition.mou.effective if coalition.mou else None) or (
-        coalition.launch.date if coalition.launch else None
-    )
-    if exit_terms.after_months is not None and start is not None:
-        return start + relativedelta(months=exit_terms.after_months)
-    return None
-
-
 def advise(
     item: CoalitionFile, today: date, thresholds: Thresholds = THRESHOLDS
 ) -> tuple[Advisory, ...]:
@@ -397,7 +362,7 @@ def _spread(items: Iterable[CoalitionFile], thresholds: Thresholds) -> dict[str,
             continue
         for index, partner in enumerate(item.coalition.partners):
             if partner.status in ACTIVE_MEMBERS:
-                where[_org_key(partner.name)].append((item, index))
+                where[org_key(partner.name)].append((item, index))
     result: dict[str, list[Advisory]] = defaultdict(list)
     for places in where.values():
         if len(places) < thresholds.drain_from_coalitions:
@@ -422,7 +387,7 @@ def _spread(items: Iterable[CoalitionFile], thresholds: Thresholds) -> dict[str,
     return result
 
 
-def _org_key(name: str) -> str:
+def org_key(name: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", name.casefold()).split())
 
 

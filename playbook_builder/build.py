@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from playbook_builder import advise, load, workspace
+from playbook_builder import advise, load, workspace, write
 from playbook_builder.advise import Advisory
+from playbook_builder.content import Markdown, load_guide
 from playbook_builder.errors import PlaybookError, Problem
 from playbook_builder.load import Loaded
+from playbook_builder.render import Renderer, render_site
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +67,41 @@ def check(root: Path | None, today: datetime.date | None = None) -> Report:
 def load_valid(root: Path | None) -> Loaded:
     """The whole workspace, valid; raises ContractError with every problem otherwise."""
     return load.load_workspace(workspace.find(root))
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """What a build wrote."""
+
+    out: Path
+    files: int
+    bytes: int
+    coalitions: int
+    advisories: int
+    today: datetime.date
+
+
+def build(root: Path | None, out: Path | None = None, today: datetime.date | None = None) -> Built:
+    """Load, advise, render and write the site; raises ContractError on bad input.
+
+    Nothing in the output folder changes unless the whole build succeeds.
+    """
+    found = workspace.find(root)
+    loaded = load.load_workspace(found)
+    target = out if out is not None else found.root / "site"
+    write.check_target(target, found.root)
+    day = resolve_today(today, loaded.config.timezone)
+    advisories = advise.advise_all(loaded.coalitions, day)
+    markdown = Markdown()
+    guide = load_guide(found.layered("content"), {"t": advise.THRESHOLDS}, markdown)
+    renderer = Renderer(found.layered("templates"), loaded.config, day)
+    files = render_site(renderer, loaded.coalitions, advisories, guide, markdown)
+    write.write_site(files, target)
+    return Built(
+        out=target.resolve(),
+        files=len(files),
+        bytes=sum(len(data) for data in files.values()),
+        coalitions=len(loaded.coalitions),
+        advisories=sum(len(a) for a in advisories.values()),
+        today=day,
+    )

@@ -185,6 +185,48 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
 
 
+@cli.command(name="build")
+@root_option
+@today_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: site/ in the workspace).",
+)
+@click.option("--no-pdf", is_flag=True, help="Build the website only, without MOU packets.")
+def build_command(
+    root: Path | None, today: datetime.datetime | None, out: Path | None, no_pdf: bool
+) -> None:
+    """Build the playbook site (and the MOU packets).
+
+    Nothing in the output folder changes unless the whole build succeeds.
+
+    \b
+    Example:
+        playbook build --out public --today 2026-11-25
+    """
+    import time
+
+    del no_pdf  # packets are not built yet
+    started = time.perf_counter()
+    try:
+        built = build.build(root, out, _day(today))
+    except ContractError as err:
+        _print_problems(err.problems)
+        click.echo(f"{_plural(len(err.problems), 'error')}: nothing was written.", err=True)
+        raise SystemExit(1) from err
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"Built {_plural(built.coalitions, 'coalition')} into {built.out}: "
+        f"{_plural(built.files, 'file')}, {built.bytes / 1024:,.0f} KiB, "
+        f"{_plural(built.advisories, 'advisory')}, in {seconds:.2f} s.",
+        err=True,
+    )
+
+
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of a coalition file.

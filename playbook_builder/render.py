@@ -1,0 +1,558 @@
+"""Models and facts -> pages in memory: {relative path: bytes}.
+
+This module prepares everything a template shows (sorted lists, formatted dates and
+money, advisory text, pictures); the templates only place it. Jinja runs sandboxed, with
+autoescaping on and undefined names as errors; only this module marks HTML as safe.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from playbook_builder import __version__, advise, charts, ical, schedule
+from playbook_builder.advise import THRESHOLDS, Advisory, Matrix, Recommendation
+from playbook_builder.content import GuidePage, Markdown
+from playbook_builder.errors import PlaybookError
+from playbook_builder.fingerprint import Fingerprint, fingerprint
+from playbook_builder.model import (
+    CRITERIA,
+    STEPS,
+    Coalition,
+    CoalitionFile,
+    Partner,
+    SiteConfig,
+    json_ready,
+)
+
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December",
+)  # fmt: skip
+STEP_LABELS = {
+    "outreach": "Initial outreach",
+    "exploratory-meeting": "Exploratory meeting",
+    "agreement": "Lightweight agreement",
+    "launch": "Launch with a visible win",
+    "communication": "Regular communication",
+    "review": "Evaluate and adapt",
+}
+MODEL_SUMMARIES = {
+    "opportunistic": "A tactical alliance for one specific, time-bound win.",
+    "values-bridge": "An alliance built on one value the partners share despite their differences.",
+    "structural": "An alliance that creates a new shared entity the partners govern together.",
+}
+ENTITY_KINDS = {
+    "pooled-fund": "a pooled fund",
+    "shared-staff": "shared staff",
+    "joint-venture": "a joint venture",
+    "other": "a shared entity",
+}
+UPCOMING_DAYS = 120
+"""How far ahead reviews.html lists check-ins, reviews and sunsets."""
+
+
+def long_date(day: date | None) -> str:
+    """`15 January 2027`, the same on every machine (no locale)."""
+    if day is None:
+        return ""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def money(amount: float | None, currency: str | None) -> str:
+    if amount is None:
+        return ""
+    return f"{amount:,.0f} {currency or ''}".strip()
+
+
+def fraction_text(value: Any) -> str:
+    return f"{value.numerator}/{value.denominator}" if value is not None else ""
+
+
+# --- view records --------------------------------------------------------------------------
+
+SignatureState = Literal["current", "stale", "missing", "withdrawn"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartnerView:
+    partner: Partner
+    total: int
+    success: str
+    commitment: str
+    signature_state: SignatureState
+    signature_note: str
+    signed_on: date | None
+    signer: str
+    signer_title: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewRow:
+    day: date
+    number: int
+    state: Literal["held", "overdue", "upcoming"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepView:
+    number: int
+    name: str
+    label: str
+    done: date | None
+    notes: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoalitionView:
+    """Everything a coalition's pages show, prepared."""
+
+    item: CoalitionFile
+    c: Coalition
+    slug: str
+    print_: Fingerprint
+    grid: Matrix
+    rec: Recommendation
+    rule_lines: tuple[str, ...]
+    rule_summary: str
+    advisories: tuple[Advisory, ...]
+    mou_advisories: tuple[Advisory, ...]
+    partners: tuple[PartnerView, ...]
+    signing: tuple[PartnerView, ...]
+    roles: tuple[tuple[str, str, tuple[str, ...]], ...]
+    reviews: tuple[ReviewRow, ...]
+    next_review: date | None
+    overdue: bool
+    sunset: date | None
+    start: date | None
+    check_ins: int
+    steps: tuple[StepView, ...]
+    steps_done: int
+    events: tuple[schedule.Event, ...]
+    matrix_svg: Markup
+    timeline_svg: Markup
+    signed: bool
+    """Every partner that must sign has a current signature."""
+    stale: tuple[str, ...]
+    missing: tuple[str, ...]
+    clauses: tuple[tuple[str, Markup], ...]
+    model_why: str
+    commitments: tuple[str, ...]
+
+
+def coalition_view(
+    item: CoalitionFile, advisories: tuple[Advisory, ...], today: date, markdown: Markdown
+) -> CoalitionView:
+    c = item.coalition
+    print_ = fingerprint(c)
+    grid = advise.matrix(c)
+    latest = {s.partner: s for s in c.signatures}  # a later signature replaces an earlier one
+    partners = []
+    for row in grid.rows:
+        p = row.partner
+        signature = latest.get(p.id)
+        state: SignatureState
+        if p.status == "withdrawn":
+            state, note = "withdrawn", "withdrawn: does not sign"
+        elif signature is None:
+            state, note = "missing", "not signed yet"
+        elif print_.matches(signature.mou_version):
+            state, note = "current", f"signed {long_date(signature.date)}".strip()
+        else:
+            state = "stale"
+            note = f"signed an earlier version ({signature.mou_version}): must re-sign"
+        commit = p.commitment
+        pieces = []
+        if commit is not None and commit.staff_hours_per_month is not None:
+            pieces.append(f"{commit.staff_hours_per_month} staff hours a month")
+        if commit is not None and commit.funding:
+            pieces.append(money(commit.funding, commit.currency))
+        partners.append(
+            PartnerView(
+                partner=p,
+                total=row.total,
+                success=c.success.get(p.id, ""),
+                commitment=", ".join(pieces) or "no commitment recorded",
+                signature_state=state,
+                signature_note=note,
+                signed_on=signature.date if signature and state == "current" else None,
+                signer=signature.signer if signature and state == "current" else "",
+                signer_title=(signature.title or "") if signature and state == "current" else "",
+            )
+        )
+    signing = tuple(v for v in partners if v.signature_state != "withdrawn")
+    held = schedule.last_review_held(c)
+    reviews = []
+    next_due = schedule.next_review(c)
+    overdue = schedule.is_overdue(c, today)
+    for number, day in enumerate(schedule.review_dates(c), start=1):
+        progress: Literal["held", "overdue", "upcoming"]
+        if held is not None and day <= held:
+            progress = "held"
+        elif day < today and c.status != "dissolved":
+            progress = "overdue"
+        else:
+            progress = "upcoming"
+        reviews.append(ReviewRow(day=day, number=number, state=progress))
+    steps = tuple(
+        StepView(
+            number=index,
+            name=name,
+            label=STEP_LABELS[name],
+            done=c.steps[name].done if name in c.steps else None,
+            notes=(c.steps[name].notes or "") if name in c.steps else "",
+        )
+        for index, name in enumerate(STEPS, start=1)
+    )
+    events = schedule.events(c)
+    rule = c.decision_rule
+    summary = f"Passes with {advise.describe_rule(rule.default, rule.threshold)}"
+    if rule.quorum is not None:
+        summary += f", quorum {fraction_text(rule.quorum)}"
+    for override in rule.overrides:
+        summary += (
+            f"; {override.decisions[0].lower()}{override.decisions[1:].rstrip('.')} need "
+            f"{advise.describe_rule(override.rule, override.threshold)}"
+        )
+    totals: dict[str, float] = defaultdict(float)
+    hours = 0
+    for p in c.partners:
+        if p.commitment is not None:
+            hours += p.commitment.staff_hours_per_month or 0
+            if p.commitment.funding:
+                totals[p.commitment.currency or ""] += p.commitment.funding
+    commitments = (
+        f"{hours} staff hours a month",
+        *(money(amount, currency) for currency, amount in sorted(totals.items())),
+    )
+    if c.model == "values-bridge":
+        why = f"The bridge value: {c.bridge_value}"
+    elif c.model == "structural" and c.joint_entity is not None:
+        why = (
+            f"The partners create {ENTITY_KINDS[c.joint_entity.kind]}: {c.joint_entity.description}"
+        )
+    else:
+        why = "The partners align on this one goal only, for as long as it takes to reach it."
+    return CoalitionView(
+        item=item,
+        c=c,
+        slug=item.slug,
+        print_=print_,
+        grid=grid,
+        rec=advise.recommend(c),
+        rule_lines=advise.explain_rule(c),
+        rule_summary=summary + ".",
+        advisories=advisories,
+        mou_advisories=tuple(a for a in advisories if a.mou),
+        partners=tuple(partners),
+        signing=signing,
+        roles=tuple(
+            (role.title, _partner_name(c, role.partner), role.responsibilities) for role in c.roles
+        ),
+        reviews=tuple(reviews),
+        next_review=next_due,
+        overdue=overdue,
+        sunset=schedule.sunset_date(c),
+        start=schedule.start_date(c),
+        check_ins=len(schedule.check_in_dates(c)),
+        steps=steps,
+        steps_done=sum(1 for step in steps if step.done is not None),
+        events=events,
+        matrix_svg=charts.matrix_chart(grid, THRESHOLDS, f"matrix-{item.slug}"),
+        timeline_svg=charts.timeline_chart(events, today, f"timeline-{item.slug}"),
+        signed=all(v.signature_state == "current" for v in signing),
+        stale=tuple(v.partner.name for v in signing if v.signature_state == "stale"),
+        missing=tuple(v.partner.name for v in signing if v.signature_state == "missing"),
+        clauses=tuple(
+            (clause.title, Markup(markdown.user(clause.text)))
+            for clause in (c.mou.clauses if c.mou else ())
+        ),
+        model_why=why,
+        commitments=commitments,
+    )
+
+
+def _partner_name(c: Coalition, partner_id: str) -> str:
+    partner = c.partner(partner_id)
+    return partner.name if partner else partner_id
+
+
+# --- the renderer ---------------------------------------------------------------------------
+
+
+class Renderer:
+    """The Jinja environment over the layered template folders, and the page writers."""
+
+    def __init__(self, template_dirs: Sequence[Path], config: SiteConfig, today: date) -> None:
+        self.template_dirs = tuple(template_dirs)
+        self.config = config
+        self.today = today
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader([str(d) for d in template_dirs]),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["long_date"] = long_date
+        self.env.filters["money"] = money
+        self.env.filters["fraction"] = fraction_text
+        self.env.globals["criteria"] = tuple(name.replace("_", " ") for name in CRITERIA)
+        self.env.globals["thresholds"] = THRESHOLDS
+        self.env.globals["model_for"] = advise.supported_model
+        self.env.globals["model_summary"] = MODEL_SUMMARIES.__getitem__
+
+    def page(self, template: str, root: str, **context: Any) -> bytes:
+        """One HTML page; `root` is the relative way back to the site's top."""
+        try:
+            html = self.env.get_template(template).render(
+                site=self.config,
+                root=root,
+                today=self.today,
+                version=__version__,
+                **context,
+            )
+        except TemplateError as err:
+            where = getattr(err, "filename", None) or template
+            line = getattr(err, "lineno", None)
+            raise PlaybookError(f"template {where}{f':{line}' if line else ''}: {err}") from err
+        return html.encode("utf-8")
+
+    def assets(self) -> dict[str, bytes]:
+        """Files under templates/assets/, the workspace's winning over the built-in ones."""
+        found: dict[str, bytes] = {}
+        for folder in self.template_dirs:
+            base = folder / "assets"
+            if not base.is_dir():
+                continue
+            for path in sorted(base.rglob("*")):
+                name = "assets/" + path.relative_to(base).as_posix()
+                if path.is_file() and name not in found:
+                    found[name] = path.read_bytes()
+        return found
+
+
+def render_site(
+    renderer: Renderer,
+    items: Sequence[CoalitionFile],
+    advisories: dict[str, tuple[Advisory, ...]],
+    guide: Sequence[GuidePage],
+    markdown: Markdown,
+    packets: Iterable[str] = (),
+) -> dict[str, bytes]:
+    """Every page of the site, by path relative to the output folder."""
+    today = renderer.today
+    views = [coalition_view(item, advisories[item.slug], today, markdown) for item in items]
+    with_packet = set(packets)
+    pages: dict[str, bytes] = dict(renderer.assets())
+    nav = [(page.name, page.title) for page in guide]
+    common = {"nav": nav}
+    pages["index.html"] = renderer.page(
+        "index.html",
+        "",
+        views=sorted(views, key=_dashboard_order),
+        stats={
+            "coalitions": len(views),
+            "organisations": len(_organisations(views)),
+            "overdue": sum(1 for v in views if v.overdue),
+            "advisories": sum(len(v.advisories) for v in views),
+            "unsigned": sum(1 for v in views if not v.signed),
+        },
+        statuses=_present(v.c.status for v in views),
+        models=_present(v.c.model for v in views),
+        **common,
+    )
+    for view in views:
+        base = f"coalitions/{view.slug}/"
+        pages[base + "index.html"] = renderer.page(
+            "coalition.html", "../../", v=view, packet=view.slug in with_packet, **common
+        )
+        pages[base + "mou.html"] = renderer.page(
+            "mou.html", "../../", v=view, packet=view.slug in with_packet, **common
+        )
+        pages[base + "coalition.json"] = _json(view)
+        pages[base + "calendar.ics"] = ical.calendar(
+            [view.item], view.c.name, today, _host(renderer.config)
+        )
+    pages["calendar.ics"] = ical.calendar(
+        items, renderer.config.title, today, _host(renderer.config)
+    )
+    for index, page in enumerate(guide):
+        pages[f"guide/{page.name}.html"] = renderer.page(
+            "guide.html",
+            "../",
+            page=page,
+            pages=guide,
+            page_before=guide[index - 1] if index > 0 else None,
+            page_after=guide[index + 1] if index + 1 < len(guide) else None,
+            **common,
+        )
+    pages["partners.html"] = renderer.page(
+        "partners.html", "", organisations=_organisations(views), **common
+    )
+    pages["reviews.html"] = renderer.page("reviews.html", "", **_reviews(views, today), **common)
+    pages["search.html"] = renderer.page("search.html", "", views=views, guide=guide, **common)
+    pages["assets/search-index.js"] = _search_index(views, guide, markdown)
+    return pages
+
+
+def _dashboard_order(view: CoalitionView) -> tuple[int, str, str]:
+    """Overdue first, then by the next review date, then by name."""
+    upcoming = view.next_review.isoformat() if view.next_review else "9999"
+    return (0 if view.overdue else 1, upcoming, view.c.name.casefold())
+
+
+def _present(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(values)))
+
+
+def _host(config: SiteConfig) -> str:
+    return urlsplit(config.base_url).hostname or "playbook.invalid"
+
+
+def _json(view: CoalitionView) -> bytes:
+    derived = {
+        "fingerprint": {"short": view.print_.short, "full": view.print_.full},
+        "matrix": [
+            {
+                "partner": row.partner.id,
+                "scores": dict(zip(CRITERIA, row.scores, strict=True)),
+                "total": row.total,
+            }
+            for row in view.grid.rows
+        ],
+        "recommended_model": view.rec.model,
+        "recommendation": view.rec.reasoning,
+        "decision_rule": list(view.rule_lines),
+        "reviews": [{"date": r.day.isoformat(), "state": r.state} for r in view.reviews],
+        "next_review": view.next_review.isoformat() if view.next_review else None,
+        "review_overdue": view.overdue,
+        "sunset": view.sunset.isoformat() if view.sunset else None,
+        "signed": view.signed,
+        "signatures_stale": list(view.stale),
+        "signatures_missing": list(view.missing),
+        "advisories": [
+            {
+                "code": a.code,
+                "line": a.line,
+                "column": a.column,
+                "message": a.message,
+                "guide": a.link,
+            }
+            for a in view.advisories
+        ],
+    }
+    payload = {"slug": view.slug, "coalition": json_ready(view.c), "derived": derived}
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Organisation:
+    name: str
+    sectors: tuple[str, ...]
+    memberships: tuple[tuple[CoalitionView, Partner, tuple[str, ...]], ...]
+    """(coalition, the partner record there, roles held)."""
+    hours: int
+    funding: tuple[str, ...]
+
+
+def _organisations(views: Sequence[CoalitionView]) -> tuple[Organisation, ...]:
+    grouped: dict[str, list[tuple[CoalitionView, Partner]]] = defaultdict(list)
+    for view in views:
+        for partner in view.c.partners:
+            grouped[advise.org_key(partner.name)].append((view, partner))
+    result = []
+    for entries in grouped.values():
+        funding: dict[str, float] = defaultdict(float)
+        hours = 0
+        for _, partner in entries:
+            if partner.commitment is not None:
+                hours += partner.commitment.staff_hours_per_month or 0
+                if partner.commitment.funding:
+                    funding[partner.commitment.currency or ""] += partner.commitment.funding
+        result.append(
+            Organisation(
+                name=entries[0][1].name,
+                sectors=_present(p.sector for _, p in entries if p.sector),
+                memberships=tuple(
+                    (view, p, tuple(r.title for r in view.c.roles if r.partner == p.id))
+                    for view, p in sorted(entries, key=lambda e: e[0].c.name.casefold())
+                ),
+                hours=hours,
+                funding=tuple(money(v, k) for k, v in sorted(funding.items())),
+            )
+        )
+    return tuple(sorted(result, key=lambda o: o.name.casefold()))
+
+
+def _reviews(views: Sequence[CoalitionView], today: date) -> dict[str, Any]:
+    overdue = [(view, row) for view in views for row in view.reviews if row.state == "overdue"]
+    upcoming = []
+    for view in views:
+        if view.c.status == "dissolved":
+            continue
+        for event in schedule.upcoming(view.c, today, UPCOMING_DAYS):
+            upcoming.append((event, view))
+    upcoming.sort(key=lambda pair: (pair[0].day, pair[1].c.name.casefold(), pair[0].kind))
+    overdue.sort(key=lambda pair: (pair[1].day, pair[0].c.name.casefold()))
+    return {"overdue": overdue, "upcoming": upcoming, "within_days": UPCOMING_DAYS}
+
+
+def _search_index(
+    views: Sequence[CoalitionView], guide: Sequence[GuidePage], markdown: Markdown
+) -> bytes:
+    """The search index as a script (a JSON file cannot be fetched from file:// pages)."""
+    entries: list[dict[str, str]] = []
+    for view in sorted(views, key=lambda v: v.slug):
+        c = view.c
+        text = " ".join(
+            [c.purpose, c.bridge_value or "", c.model, c.status]
+            + [f"{p.name} {p.sector or ''} {p.decision_maker.name}" for p in c.partners]
+        )
+        entries.append(
+            {
+                "t": c.name,
+                "u": f"coalitions/{view.slug}/index.html",
+                "k": "Coalition",
+                "x": " ".join(text.split()),
+            }
+        )
+        for partner in c.partners:
+            entries.append(
+                {
+                    "t": partner.name,
+                    "u": f"coalitions/{view.slug}/index.html#partners",
+                    "k": f"Partner in {c.name}",
+                    "x": f"{partner.sector or ''} {partner.decision_maker.name}".strip(),
+                }
+            )
+    for page in guide:
+        for section in page.sections:
+            anchor = f"#{section.anchor}" if section.anchor else ""
+            title = (
+                section.title if section.title == page.title else (f"{page.title}: {section.title}")
+            )
+            entries.append(
+                {
+                    "t": title,
+                    "u": f"guide/{page.name}.html{anchor}",
+                    "k": "Guide",
+                    "x": markdown.plain(section.text)[:400],
+                }
+            )
+    body = json.dumps(entries, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # `</` cannot end the script early when the index is inlined or read as a script
+    body = body.replace("</", "<\\/")
+    return f"window.PLAYBOOK_SEARCH = {body};\n".encode()

@@ -1,0 +1,147 @@
+"""Dates that follow from a coalition: reviews, check-ins, the sunset, what is due (pure).
+
+`today` is always a parameter; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from dateutil.relativedelta import relativedelta
+
+from playbook_builder.model import Cadence, Coalition
+
+HORIZON_YEARS = 3
+"""How far ahead recurring dates are listed when there is no sunset."""
+
+CADENCE_STEP: dict[Cadence, relativedelta] = {
+    "weekly": relativedelta(weeks=1),
+    "biweekly": relativedelta(weeks=2),
+    "monthly": relativedelta(months=1),
+    "quarterly": relativedelta(months=3),
+}
+
+EventKind = Literal["window", "launch", "effective", "review", "check-in", "sunset"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """A dated point in a coalition's life."""
+
+    kind: EventKind
+    day: date
+    label: str
+
+
+def start_date(coalition: Coalition) -> date | None:
+    """When the agreement starts: the MOU's effective date, else the launch."""
+    effective = coalition.mou.effective if coalition.mou else None
+    return effective or (coalition.launch.date if coalition.launch else None)
+
+
+def sunset_date(coalition: Coalition) -> date | None:
+    """When the alliance dissolves unless renewed: `sunset`, or `after_months` from the start."""
+    exit_terms = coalition.exit
+    if exit_terms is None:
+        return None
+    if exit_terms.sunset is not None:
+        return exit_terms.sunset
+    start = start_date(coalition)
+    if exit_terms.after_months is not None and start is not None:
+        return start + relativedelta(months=exit_terms.after_months)
+    return None
+
+
+def _horizon(coalition: Coalition, anchor: date) -> date:
+    return sunset_date(coalition) or anchor + relativedelta(years=HORIZON_YEARS)
+
+
+def review_dates(coalition: Coalition, until: date | None = None) -> tuple[date, ...]:
+    """Scheduled reviews: the first, then every `every_months`, up to `until` or the sunset."""
+    review = coalition.review
+    if review is None or review.first is None:
+        return ()
+    end = until or _horizon(coalition, review.first)
+    if review.every_months is None:
+        return (review.first,) if review.first <= end else ()
+    dates = []
+    step = 0
+    while (current := review.first + relativedelta(months=review.every_months * step)) <= end:
+        dates.append(current)
+        step += 1
+    return tuple(dates)
+
+
+def check_in_dates(coalition: Coalition, until: date | None = None) -> tuple[date, ...]:
+    """Check-ins at the agreed cadence from launch (else the MOU's start) to the sunset."""
+    first = (coalition.launch.date if coalition.launch else None) or start_date(coalition)
+    if first is None:
+        return ()
+    step = CADENCE_STEP[coalition.communication.cadence]
+    end = until or _horizon(coalition, first)
+    dates = []
+    count = 0
+    while (current := first + step * count) <= end:
+        if count:  # the launch itself is not a check-in
+            dates.append(current)
+        count += 1
+    return tuple(dates)
+
+
+def last_review_held(coalition: Coalition) -> date | None:
+    held = coalition.steps.get("review")
+    return held.done if held is not None else None
+
+
+def next_review(coalition: Coalition) -> date | None:
+    """The earliest scheduled review not yet held (it may be in the past: overdue)."""
+    held = last_review_held(coalition)
+    for day in review_dates(coalition):
+        if held is None or day > held:
+            return day
+    return None
+
+
+def is_overdue(coalition: Coalition, today: date) -> bool:
+    """Whether a review was due before today and has not been held."""
+    upcoming = next_review(coalition)
+    live = coalition.status in ("forming", "active", "under-review")
+    return live and upcoming is not None and upcoming < today
+
+
+def events(coalition: Coalition) -> tuple[Event, ...]:
+    """Every dated event of the coalition, in date order."""
+    found: list[Event] = []
+    if coalition.window is not None:
+        found.append(Event(kind="window", day=coalition.window.date, label=coalition.window.event))
+    if coalition.mou is not None and coalition.mou.effective is not None:
+        found.append(Event(kind="effective", day=coalition.mou.effective, label="MOU takes effect"))
+    if coalition.launch is not None and coalition.launch.date is not None:
+        label = coalition.launch.first_win or "Launch"
+        found.append(Event(kind="launch", day=coalition.launch.date, label=label))
+    found.extend(
+        Event(kind="review", day=day, label=f"Review {n}")
+        for n, day in enumerate(review_dates(coalition), start=1)
+    )
+    cadence = coalition.communication.cadence
+    found.extend(
+        Event(kind="check-in", day=day, label=f"{cadence.capitalize()} check-in")
+        for day in check_in_dates(coalition)
+    )
+    sunset = sunset_date(coalition)
+    if sunset is not None:
+        found.append(Event(kind="sunset", day=sunset, label="Sunset unless renewed"))
+    order = {"window": 0, "effective": 1, "launch": 2, "review": 3, "check-in": 4, "sunset": 5}
+    return tuple(sorted(found, key=lambda e: (e.day, order[e.kind])))
+
+
+def upcoming(coalition: Coalition, today: date, within_days: int) -> tuple[Event, ...]:
+    """Reviews, check-ins and the sunset from today to `within_days` ahead."""
+    end = today + timedelta(days=within_days)
+    return tuple(
+        e
+        for e in events(coalition)
+        if e.kind in ("review", "check-in", "sunset") and today <= e.day <= end
+    )

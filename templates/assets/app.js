@@ -34,6 +34,10 @@
   // Text filter on the dashboard, on top of the CSS-only status and model filters.
   var input = document.getElementById("filter-text");
   var table = document.getElementById("coalitions");
+  var filters = document.querySelector("form.filters");
+  if (filters) {
+    filters.addEventListener("submit", function (event) { event.preventDefault(); });
+  }
   if (input && table) {
     input.addEventListener("input", function () {
       var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);

@@ -1,0 +1,303 @@
+"""`playbook build` end to end: every page and section, links, determinism, safety."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+from playbook_builder import advise
+from tests.conftest import REPO, Run
+from tests.sitecheck import broken_links, parse
+
+TODAY = "2026-11-25"
+SLUGS = ("dignity-in-detention", "fair-trade-pact", "housing-for-health")
+
+
+@pytest.fixture
+def built(sample: Path, run: Run) -> Path:
+    result = run("build", "--root", sample, "--today", TODAY, "--no-pdf")
+    assert result.exit_code == 0, result.output
+    return sample / "site"
+
+
+def test_build_writes_every_page(built: Path) -> None:
+    names = {p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file()}
+    expected = {
+        "index.html", "partners.html", "reviews.html", "search.html", "calendar.ics",
+        "assets/style.css", "assets/app.js", "assets/search.js", "assets/search-index.js",
+    }  # fmt: skip
+    for slug in SLUGS:
+        for name in ("index.html", "mou.html", "calendar.ics", "coalition.json"):
+            expected.add(f"coalitions/{slug}/{name}")
+    for page in (
+        "index",
+        "models",
+        "criteria",
+        "decision-rules",
+        "implementation",
+        "risks",
+        "advisories",
+        "faq",
+    ):
+        expected.add(f"guide/{page}.html")
+    assert expected <= names
+
+
+def test_no_broken_internal_links_or_anchors(built: Path) -> None:
+    assert broken_links(built) == []
+
+
+def test_dashboard_lists_every_coalition(built: Path) -> None:
+    page = parse(built / "index.html")
+    rows = [attrs for tag, attrs in page.tags if tag == "tr" and "data-status" in attrs]
+    assert [(r["data-status"], r["data-model"]) for r in rows] == [
+        ("active", "structural"),
+        ("active", "values-bridge"),
+        ("forming", "opportunistic"),
+    ]
+    words = page.words
+    assert "Riverside Housing for Health Fund" in words
+    assert "6 January 2027" in words  # the next review
+    assert "none scheduled" not in words
+    radios = [a["id"] for tag, a in page.tags if tag == "input" and a.get("type") == "radio"]
+    assert radios == [
+        "status-all",
+        "status-active",
+        "status-forming",
+        "model-all",
+        "model-opportunistic",
+        "model-structural",
+        "model-values-bridge",
+    ]
+
+
+COALITION_SECTIONS = (
+    "purpose",
+    "model",
+    "matrix",
+    "partners",
+    "roles",
+    "decisions",
+    "messaging",
+    "launch",
+    "communication",
+    "reviews",
+    "timeline",
+    "exit",
+    "steps",
+    "advisories",
+    "documents",
+)
+
+
+def test_coalition_page_has_every_section(built: Path) -> None:
+    page = parse(built / "coalitions/housing-for-health/index.html")
+    assert set(COALITION_SECTIONS) <= page.ids
+    words = page.words
+    for expected in (
+        "Halve repeat emergency visits",
+        "The least-ready partner, Northside Tenants Union, totals 13 of 25",
+        "Dr. Elena Marsh, President and Chief Executive Officer",
+        "60 staff hours a month, 400,000 USD",
+        "Fiscal agent",
+        "Passes with a majority of the partners taking part, quorum 3/4; public statements",
+        "3 of 4 when all take part, 2 of 3 at quorum",
+        "Coordinated:",
+        "Ten households placed before the first freeze",
+        "A monthly check-in of 60 minutes by video call",
+        "6 January 2027",
+        "22 September 2029",
+        "90 days",
+        "Any partner may call an all-partner meeting",
+        "5 of 6 steps done",
+        "signed an earlier version (b71e09a4): must re-sign",
+    ):
+        assert expected in words, expected
+    links = page.links
+    for target in (
+        "mou.html",
+        "calendar.ics",
+        "coalition.json",
+        "../../guide/advisories.html#a201",
+    ):
+        assert target in links
+    assert "housing-for-health-mou.pdf" not in links  # built with --no-pdf
+    svgs = [a for tag, a in page.tags if tag == "svg"]
+    assert [s["class"] for s in svgs] == ["chart matrix-chart", "chart timeline-chart"]
+    assert all(s["role"] == "img" for s in svgs)
+
+
+def test_review_schedule_runs_to_the_sunset(built: Path) -> None:
+    data = json.loads((built / "coalitions/housing-for-health/coalition.json").read_text())
+    derived = data["derived"]
+    assert derived["sunset"] == "2029-09-22"
+    assert [r["date"] for r in derived["reviews"]] == [
+        "2027-01-06",
+        "2027-07-06",
+        "2028-01-06",
+        "2028-07-06",
+        "2029-01-06",
+        "2029-07-06",
+    ]
+    assert derived["recommended_model"] == "values-bridge"
+    assert derived["signatures_stale"] == ["Lake County Public Health Department"]
+    assert data["coalition"]["decision_rule"]["quorum"] == "3/4"
+
+
+def test_mou_page(built: Path) -> None:
+    html = (built / "coalitions/dignity-in-detention/mou.html").read_text()
+    assert '<span class="badge ok">signed</span>' in html
+    assert '<span class="badge draft">' not in html
+    words = parse(built / "coalitions/dignity-in-detention/mou.html").words
+    assert "Memorandum of understanding" in words
+    assert "Human dignity does not end at the jailhouse door." in words
+    assert "10.1 Public voice" in words
+    draft = parse(built / "coalitions/housing-for-health/mou.html").words
+    assert "Must re-sign: Lake County Public Health Department." in draft
+    assert "Not signed yet: Northside Tenants Union." in draft
+
+
+def test_guide_prints_the_thresholds(built: Path) -> None:
+    words = parse(built / "guide/criteria.html").words
+    t = advise.THRESHOLDS
+    assert f"5 to {t.values_bridge_from - 1} an opportunistic alliance" in words
+    assert f"{t.structural_from} to 25 a structural alliance" in words
+    assert "{{" not in words
+    advisories = parse(built / "guide/advisories.html")
+    assert {code.lower() for code in advise.ADVISORIES} <= advisories.ids
+
+
+def test_partners_and_reviews_pages(built: Path) -> None:
+    partners = parse(built / "partners.html").words
+    assert "Riverside Health System" in partners
+    assert "400,000 USD" in partners
+    reviews = parse(built / "reviews.html").words
+    assert "6 January 2027 Riverside Housing for Health Fund Review 1" in reviews
+    assert "Nothing is overdue." in reviews
+
+
+def test_calendars_parse(built: Path) -> None:
+    whole = Calendar.from_ical((built / "calendar.ics").read_bytes())
+    summaries = [str(e["summary"]) for e in whole.walk("VEVENT")]
+    assert "Riverside Housing for Health Fund: sunset unless renewed" in summaries
+    assert "Dignity in Detention Alliance: biweekly check-in" in summaries
+    one = Calendar.from_ical((built / "coalitions/housing-for-health/calendar.ics").read_bytes())
+    check_in = next(e for e in one.walk("VEVENT") if "check-in" in str(e["summary"]))
+    assert "RRULE:FREQ=MONTHLY;COUNT=" in check_in.to_ical().decode()
+
+
+def test_search_index_covers_partners_and_guidance(built: Path) -> None:
+    script = (built / "assets/search-index.js").read_text()
+    entries = json.loads(script.removeprefix("window.PLAYBOOK_SEARCH = ").rstrip(";\n"))
+    titles = {e["t"] for e in entries}
+    assert "Northside Tenants Union" in titles
+    assert "Advisory reference: A301: Consensus as a decision rule" in titles
+
+
+def test_two_builds_are_byte_identical(sample: Path, run: Run, tmp_path: Path) -> None:
+    for out in ("one", "two"):
+        assert (
+            run("build", "--root", sample, "--out", tmp_path / out, "--today", TODAY).exit_code == 0
+        )
+    first = {
+        p.relative_to(tmp_path / "one"): p.read_bytes()
+        for p in (tmp_path / "one").rglob("*")
+        if p.is_file()
+    }
+    second = {
+        p.relative_to(tmp_path / "two"): p.read_bytes()
+        for p in (tmp_path / "two").rglob("*")
+        if p.is_file()
+    }
+    assert first == second
+
+
+def test_a_failed_build_leaves_the_site_untouched(built: Path, sample: Path, run: Run) -> None:
+    before = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+    bad = sample / "coalitions" / "fair-trade-pact.yaml"
+    bad.write_text(bad.read_text().replace("trust: 2", "trust: 9", 1))
+    result = run("build", "--root", sample, "--today", TODAY)
+    assert result.exit_code == 1
+    assert "partners[0].scores.trust: found 9" in result.stdout
+    assert "nothing was written" in result.stderr
+    assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == before
+    assert not [p for p in sample.iterdir() if p.name.startswith(".site")]
+
+
+def test_pages_of_deleted_coalitions_disappear(built: Path, sample: Path, run: Run) -> None:
+    (sample / "coalitions" / "fair-trade-pact.yaml").unlink()
+    assert run("build", "--root", sample, "--today", TODAY).exit_code == 0
+    assert not (built / "coalitions" / "fair-trade-pact").exists()
+    assert (built / "coalitions" / "housing-for-health" / "index.html").is_file()
+
+
+def test_user_text_cannot_inject_html(empty: Path, run: Run) -> None:
+    hostile = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    text = (REPO / "tests/data/minimal.yaml").read_text()
+    text = text.replace("name: Minimal Alliance", f"name: '{hostile}'")
+    text = text.replace("name: Alpha Group", f"name: '{hostile} Group'")
+    text += (
+        "mou:\n  clauses:\n"
+        f"    - title: '{hostile}'\n"
+        "      text: 'Hi <script>alert(3)</script> [x](javascript:alert(4)) "
+        '![i](http://evil.example/p.png) <a href="https://evil.example">a</a>\'\n'
+    )
+    (empty / "coalitions" / "m.yaml").write_text(text)
+    result = run("build", "--root", empty, "--today", TODAY)
+    assert result.exit_code == 0, result.output
+    for path in (empty / "site").rglob("*.html"):
+        page = parse(path)
+        assert not any("alert" in s for s in page.scripts), path
+        assert not [a for _, a in page.tags if any(k.startswith("on") for k in a)], path
+        assert not [link for link in page.links if "javascript:" in link]
+        assert "https://evil.example" not in page.links  # raw HTML stays text
+        assert not [a for t, a in page.tags if t == "img"], path
+    mou = (empty / "site/coalitions/m/mou.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in mou
+
+
+def test_workspace_templates_and_content_override_builtins(sample: Path, run: Run) -> None:
+    (sample / "templates").mkdir()
+    base = (REPO / "templates" / "base.html").read_text()
+    (sample / "templates" / "base.html").write_text(
+        base.replace("built with playbook", "kept by the policy team with")
+    )
+    (sample / "content").mkdir()
+    (sample / "content" / "faq.md").write_text(
+        "---\ntitle: Our FAQ\norder: 9\n---\n# Our FAQ\n\nAsk {{ t.low_trust }} questions.\n"
+    )
+    assert run("build", "--root", sample, "--today", TODAY).exit_code == 0
+    assert "kept by the policy team with" in (sample / "site/index.html").read_text()
+    faq = parse(sample / "site/guide/faq.html").words
+    assert f"Ask {advise.THRESHOLDS.low_trust} questions." in faq
+    assert "Scoring partners" in parse(sample / "site/guide/criteria.html").words
+
+
+def test_templates_cannot_reach_python_internals(sample: Path, run: Run) -> None:
+    (sample / "templates").mkdir()
+    (sample / "templates" / "partners.html").write_text(
+        "{{ site.__class__.__mro__[1].__subclasses__() }}"
+    )
+    result = run("build", "--root", sample, "--today", TODAY)
+    assert result.exit_code == 1
+    assert "template partners.html" in result.stderr
+    assert "unsafe" in result.stderr
+
+
+def test_the_output_cannot_replace_the_workspace(sample: Path, run: Run) -> None:
+    for out in (sample, sample / "coalitions", sample.parent):
+        result = run("build", "--root", sample, "--out", out)
+        assert result.exit_code == 1
+        assert "cannot be the output folder" in result.stderr
+    assert (sample / "coalitions" / "housing-for-health.yaml").is_file()
+
+
+def test_repository_builds_as_a_playbook(tmp_path: Path, run: Run) -> None:
+    root = tmp_path / "clone"
+    shutil.copytree(REPO, root, ignore=shutil.ignore_patterns(".venv", "site", ".git", "*cache*"))
+    assert run("build", "--root", root, "--today", TODAY).exit_code == 0
+    assert (root / "site" / "index.html").is_file()

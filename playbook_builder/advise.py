@@ -322,6 +322,7 @@ ADVISORIES: dict[str, str] = {
     "A801": "Signatures are stale",
     "A802": "Signatures are missing",
     "A803": "The signer is not the partner's decision maker",
+    "A901": "The packet refused an outside resource",
 }
 """Every advisory code and its title, in the order of the guide's reference."""
 

@@ -7,14 +7,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from playbook_builder import advise, load, workspace, write
+from playbook_builder import advise, load, render, workspace, write
 from playbook_builder.advise import Advisory
 from playbook_builder.content import Markdown, load_guide
 from playbook_builder.errors import PlaybookError, Problem
 from playbook_builder.load import Loaded
-from playbook_builder.render import Renderer, render_site
+
+if TYPE_CHECKING:  # WeasyPrint loads only when a packet is rendered
+    from playbook_builder import pdf as pdf_module
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,30 +81,215 @@ class Built:
     bytes: int
     coalitions: int
     advisories: int
+    packets: int
+    pages: int
+    """Pages in all packets together."""
     today: datetime.date
+    notices: tuple[str, ...]
+    """Things the user should know that did not stop the build (refused resources...)."""
 
 
-def build(root: Path | None, out: Path | None = None, today: datetime.date | None = None) -> Built:
-    """Load, advise, render and write the site; raises ContractError on bad input.
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A loaded workspace with everything rendering needs."""
 
-    Nothing in the output folder changes unless the whole build succeeds.
-    """
+    found: workspace.Workspace
+    loaded: Loaded
+    today: datetime.date
+    views: tuple[render.CoalitionView, ...]
+    renderer: render.Renderer
+    markdown: Markdown
+
+
+def prepare(root: Path | None, today: datetime.date | None) -> Prepared:
+    """Load and advise; raises ContractError on bad input."""
     found = workspace.find(root)
     loaded = load.load_workspace(found)
-    target = out if out is not None else found.root / "site"
-    write.check_target(target, found.root)
     day = resolve_today(today, loaded.config.timezone)
     advisories = advise.advise_all(loaded.coalitions, day)
     markdown = Markdown()
-    guide = load_guide(found.layered("content"), {"t": advise.THRESHOLDS}, markdown)
-    renderer = Renderer(found.layered("templates"), loaded.config, day)
-    files = render_site(renderer, loaded.coalitions, advisories, guide, markdown)
+    renderer = render.Renderer(found.layered("templates"), loaded.config, day)
+    views = tuple(
+        render.coalition_view(item, advisories[item.slug], day, markdown)
+        for item in loaded.coalitions
+    )
+    return Prepared(found, loaded, day, views, renderer, markdown)
+
+
+def build(
+    root: Path | None,
+    out: Path | None = None,
+    today: datetime.date | None = None,
+    *,
+    pdf: bool = True,
+) -> Built:
+    """Load, advise, render and write the site and packets; raises ContractError on bad input.
+
+    Nothing in the output folder changes unless the whole build succeeds.
+    """
+    ready = prepare(root, today)
+    target = out if out is not None else ready.found.root / "site"
+    write.check_target(target, ready.found.root)
+    guide = load_guide(ready.found.layered("content"), {"t": advise.THRESHOLDS}, ready.markdown)
+    files: dict[str, bytes] = {}
+    notices: list[str] = []
+    pages = 0
+    missing = _weasyprint_missing() if pdf else None
+    if missing:
+        notices.append(missing)
+        pdf = False
+    if pdf:
+        for view in ready.views:
+            packet = render_packet(ready, view)
+            files[packet_path(view.slug)] = packet.pdf
+            pages += packet.pages
+            notices.extend(f"{view.slug}: {line}" for line in packet_notices(packet))
+        notices.extend(_subsetting_notice())
+    site = render.render_site(
+        ready.renderer,
+        ready.views,
+        ready.loaded.coalitions,
+        guide,
+        ready.markdown,
+        packets=[v.slug for v in ready.views] if pdf else (),
+    )
+    files.update(site)
     write.write_site(files, target)
     return Built(
         out=target.resolve(),
         files=len(files),
         bytes=sum(len(data) for data in files.values()),
-        coalitions=len(loaded.coalitions),
-        advisories=sum(len(a) for a in advisories.values()),
-        today=day,
+        coalitions=len(ready.views),
+        advisories=sum(len(v.advisories) for v in ready.views),
+        packets=len(ready.views) if pdf else 0,
+        pages=pages,
+        today=ready.today,
+        notices=tuple(notices),
+    )
+
+
+def packet_path(slug: str) -> str:
+    """Where a coalition's packet lives in the output folder."""
+    return f"coalitions/{slug}/{slug}-mou.pdf"
+
+
+def render_packet(ready: Prepared, view: render.CoalitionView) -> pdf_module.Rendered:
+    """One coalition's MOU packet as PDF bytes."""
+    from playbook_builder import pdf as pdf_module
+
+    renderer = ready.renderer
+    html = renderer.packet_html(view, render.source_revision(view.item), renderer.templates_hash())
+    return pdf_module.render_pdf(
+        html,
+        base_url=ready.found.root,
+        allowed=(ready.found.root, *renderer.template_dirs),
+        today=ready.today,
+        attachment=(
+            f"{view.slug}.yaml",
+            view.item.source.encode("utf-8"),
+            f"The coalition file this packet was printed from ({view.item.path})",
+        ),
+    )
+
+
+def packet_notices(packet: pdf_module.Rendered) -> list[str]:
+    notices = [f"advisory A901: the packet refused {what}" for what in packet.refused]
+    notices.extend(f"WeasyPrint: {message}" for message in packet.warnings)
+    return notices
+
+
+def _weasyprint_missing() -> str | None:
+    """Why packets cannot be rendered on this machine, or None when they can."""
+    try:
+        from playbook_builder import pdf as pdf_module  # noqa: F401
+    except (ImportError, OSError) as err:
+        return (
+            f"warning: packets skipped, WeasyPrint cannot start ({err}); install the Debian "
+            f"packages libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 and build again"
+        )
+    return None
+
+
+def _subsetting_notice() -> list[str]:
+    from playbook_builder import pdf as pdf_module
+
+    if pdf_module.fast_subsetting():
+        return []
+    return [
+        "warning: HarfBuzz font subsetting is missing (Debian package libharfbuzz-subset0); "
+        "packets are slower to write and fall back to fontTools"
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """How a printed packet compares with the workspace today."""
+
+    slug: str
+    printed: str
+    """The fingerprint printed on the packet."""
+    current: str | None
+    """The workspace's fingerprint for the same coalition (None: no such coalition now)."""
+    templates_match: bool
+    source_match: bool
+    """Whether the coalition file is byte for byte the one embedded in the packet."""
+    rebuilt_identical: bool
+    """Whether rebuilding from the embedded source and today's templates gives the same PDF."""
+    changed_terms: tuple[str, ...]
+    """Agreement fields that differ between the packet and the workspace."""
+
+    @property
+    def matches(self) -> bool:
+        return self.printed == self.current and self.templates_match
+
+
+def verify(packet: Path, root: Path | None) -> Verification:
+    """Compare a packet with the workspace; raises PlaybookError if it is not a packet."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    from playbook_builder import fingerprint as fp
+
+    try:
+        reader = PdfReader(io.BytesIO(packet.read_bytes()))
+        info: dict[str, object] = dict(reader.metadata or {})
+        attachments = dict(reader.attachments)
+    except (OSError, PdfReadError, ValueError) as err:
+        raise PlaybookError(f"{packet}: cannot read it as a PDF ({err})") from err
+    slug = str(info.get("/playbookcoalition", ""))
+    printed = str(info.get("/playbookfingerprint", ""))
+    day = str(info.get("/playbooktoday", ""))
+    embedded = attachments.get(f"{slug}.yaml")
+    if not slug or not printed or not embedded:
+        raise PlaybookError(f"{packet}: not a playbook MOU packet (no embedded coalition file)")
+    text = embedded[0].decode("utf-8")
+    ready = prepare(root, datetime.date.fromisoformat(day) if day else None)
+    problems: list[Problem] = []
+    shown = workspace.Workspace(ready.found.root).shown(ready.found.root / "coalitions")
+    item = load.coalition_from_text(
+        text, slug, shown / f"{slug}.yaml", ready.loaded.config, problems
+    )
+    if item is None:
+        raise PlaybookError(f"{packet}: the embedded coalition file no longer loads")
+    now = ready.loaded.coalition(slug)
+    current = fp.fingerprint(now.coalition).full if now else None
+    changed: tuple[str, ...] = ()
+    if now is not None:
+        before, after = fp.terms(item.coalition), fp.terms(now.coalition)
+        changed = tuple(key for key in sorted(before) if before[key] != after.get(key))
+    recorded_templates = str(info.get("/playbooktemplates", ""))
+    others = [c for c in ready.loaded.coalitions if c.slug != slug]
+    advisories = advise.advise_all([*others, item], ready.today)[slug]
+    view = render.coalition_view(item, advisories, ready.today, ready.markdown)
+    rebuilt = render_packet(ready, view).pdf
+    return Verification(
+        slug=slug,
+        printed=printed,
+        current=current,
+        templates_match=recorded_templates == ready.renderer.templates_hash(),
+        source_match=now is not None and now.source == item.source,
+        rebuilt_identical=rebuilt == packet.read_bytes(),
+        changed_terms=changed,
     )

@@ -208,10 +208,9 @@ def build_command(
     """
     import time
 
-    del no_pdf  # packets are not built yet
     started = time.perf_counter()
     try:
-        built = build.build(root, out, _day(today))
+        built = build.build(root, out, _day(today), pdf=not no_pdf)
     except ContractError as err:
         _print_problems(err.problems)
         click.echo(f"{_plural(len(err.problems), 'error')}: nothing was written.", err=True)
@@ -219,12 +218,125 @@ def build_command(
     except PlaybookError as err:
         raise click.ClickException(str(err)) from err
     seconds = time.perf_counter() - started
+    for notice in built.notices:
+        click.echo(notice, err=True)
+    packets = (
+        f", {_plural(built.packets, 'packet')} of {_plural(built.pages, 'page')}"
+        if built.packets
+        else ""
+    )
     click.echo(
         f"Built {_plural(built.coalitions, 'coalition')} into {built.out}: "
-        f"{_plural(built.files, 'file')}, {built.bytes / 1024:,.0f} KiB, "
+        f"{_plural(built.files, 'file')}, {built.bytes / 1024:,.0f} KiB{packets}, "
         f"{_plural(built.advisories, 'advisory')}, in {seconds:.2f} s.",
         err=True,
     )
+
+
+@cli.command()
+@root_option
+@today_option
+@click.argument("slug")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write it (default: site/coalitions/SLUG/SLUG-mou.pdf).",
+)
+def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path | None) -> None:
+    """Print one coalition's MOU packet as a PDF.
+
+    \b
+    Example:
+        playbook pdf housing-for-health --out packet.pdf
+    """
+    try:
+        ready = build.prepare(root, _day(today))
+    except ContractError as err:
+        _print_problems(err.problems)
+        raise SystemExit(1) from err
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    view = next((v for v in ready.views if v.slug == slug), None)
+    if view is None:
+        known = ", ".join(v.slug for v in ready.views) or "none"
+        raise click.BadParameter(
+            f"no coalition {slug!r}; the coalitions are: {known}", param_hint="SLUG"
+        )
+    packet = build.render_packet(ready, view)
+    target = out or ready.found.root / "site" / build.packet_path(slug)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f".{target.name}.new")
+        staging.write_bytes(packet.pdf)
+        staging.replace(target)
+    except OSError as err:
+        raise click.ClickException(f"cannot write {target}: {err.strerror}") from err
+    for line in build.packet_notices(packet):
+        click.echo(line, err=True)
+    state = "signed" if view.signed else "DRAFT"
+    click.echo(
+        f"Wrote {target}: {_plural(packet.pages, 'page')}, MOU {view.print_.short}, {state}.",
+        err=True,
+    )
+
+
+@cli.command()
+@root_option
+@click.argument("packet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify(root: Path | None, packet: Path) -> None:
+    """Check a printed packet against the workspace.
+
+    Rebuilds the packet from the coalition file embedded in it and compares: exit 0 when
+    the packet still matches the workspace's agreement and templates, 1 with what differs.
+
+    \b
+    Example:
+        playbook verify ~/Downloads/housing-for-health-mou.pdf
+    """
+    try:
+        result = build.verify(packet, root)
+    except ContractError as err:
+        _print_problems(err.problems)
+        raise SystemExit(1) from err
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"Packet of {result.slug}: MOU {result.printed[:8]}.")
+    if result.current is None:
+        click.echo(f"The workspace has no coalition {result.slug} any more.")
+    elif result.printed == result.current:
+        click.echo("Agreement: unchanged since this packet was printed.")
+    else:
+        click.echo(
+            f"Agreement: CHANGED; the workspace's MOU is now {result.current[:8]}. "
+            f"Fields that differ: {', '.join(result.changed_terms) or 'none listed'}."
+        )
+    click.echo(
+        "Templates: "
+        + (
+            "unchanged."
+            if result.templates_match
+            else "CHANGED since printing (the layout or wording may differ)."
+        )
+    )
+    if result.current is not None and not result.source_match:
+        click.echo(
+            "Coalition file: edited since printing"
+            + (
+                " (outside the agreement: status, notes, scores...)."
+                if result.printed == result.current
+                else "."
+            )
+        )
+    click.echo(
+        "Rebuilt from the embedded source: "
+        + ("identical, byte for byte." if result.rebuilt_identical else "differs.")
+    )
+    if result.matches:
+        click.echo("The printed packet matches the workspace.")
+    else:
+        click.echo("The printed packet does NOT match the workspace: print it again.")
+        raise SystemExit(1)
 
 
 @cli.command()

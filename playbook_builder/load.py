@@ -144,15 +144,28 @@ def load_coalition(
             )
         )
         return None
-    parsed = _read(path, shown, problems)
-    if parsed is None:
+    text, found = read_text(path, shown)
+    problems.extend(found)
+    if text is None:
+        return None
+    item = coalition_from_text(text, slug, shown, config, problems)
+    return item if _SLUG.match(slug) else None
+
+
+def coalition_from_text(
+    text: str, slug: str, shown: PurePosixPath, config: SiteConfig, problems: list[Problem]
+) -> CoalitionFile | None:
+    """A coalition from its YAML text (a file's, or one embedded in a packet)."""
+    parsed, found = parse(text, shown)
+    problems.extend(found)
+    if parsed is None or found:
         return None
     _fingerprints_as_written(parsed)
     coalition, found = validate(Coalition, parsed, shown)
     problems.extend(found)
     cross = list(_cross_checks(parsed.data, parsed.located, shown))
     problems.extend(cross)
-    if coalition is None or cross or not _SLUG.match(slug):
+    if coalition is None or cross:
         return None
     return CoalitionFile(
         slug=slug,

@@ -7,6 +7,7 @@ autoescaping on and undefined names as errors; only this module marks HTML as sa
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -282,6 +283,12 @@ def coalition_view(
     )
 
 
+def source_revision(item: CoalitionFile) -> str:
+    """The revision printed on a packet: a digest of the coalition file as it was read."""
+    digest = hashlib.sha256(item.source.encode("utf-8")).hexdigest()
+    return f"source file {item.path} sha256:{digest[:12]}"
+
+
 def _partner_name(c: Coalition, partner_id: str) -> str:
     partner = c.partner(partner_id)
     return partner.name if partner else partner_id
@@ -329,6 +336,47 @@ class Renderer:
             raise PlaybookError(f"template {where}{f':{line}' if line else ''}: {err}") from err
         return html.encode("utf-8")
 
+    def find(self, name: str) -> Path:
+        """The file a template name resolves to: the workspace's, else the built-in one."""
+        for folder in self.template_dirs:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+        raise PlaybookError(f"template {name} is missing")
+
+    def packet_files(self) -> dict[str, bytes]:
+        """Every file the packet is made from, by template name."""
+        names = ["packet/packet.html", "packet/packet.css", "_mou.html"]
+        fonts: set[str] = set()
+        for folder in self.template_dirs:
+            if (folder / "packet" / "fonts").is_dir():
+                fonts.update(
+                    f"packet/fonts/{p.name}" for p in (folder / "packet" / "fonts").iterdir()
+                )
+        return {name: self.find(name).read_bytes() for name in sorted([*names, *fonts])}
+
+    def templates_hash(self) -> str:
+        """SHA-256 over the packet's templates and fonts, as recorded in every packet."""
+        digest = hashlib.sha256()
+        for name, data in self.packet_files().items():
+            digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        return digest.hexdigest()
+
+    def packet_html(self, view: CoalitionView, revision: str, templates_hash: str) -> str:
+        """The packet of one coalition as HTML for WeasyPrint."""
+        fonts = self.find("packet/fonts/DejaVuSerif.ttf").parent
+        html = self.page(
+            "packet/packet.html",
+            "",
+            v=view,
+            revision=revision,
+            templates_hash=templates_hash,
+            fonts_url=fonts.as_uri() + "/",
+            paper=self.config.paper,
+            nav=(),
+        )
+        return html.decode("utf-8")
+
     def assets(self) -> dict[str, bytes]:
         """Files under templates/assets/, the workspace's winning over the built-in ones."""
         found: dict[str, bytes] = {}
@@ -345,15 +393,14 @@ class Renderer:
 
 def render_site(
     renderer: Renderer,
+    views: Sequence[CoalitionView],
     items: Sequence[CoalitionFile],
-    advisories: dict[str, tuple[Advisory, ...]],
     guide: Sequence[GuidePage],
     markdown: Markdown,
     packets: Iterable[str] = (),
 ) -> dict[str, bytes]:
     """Every page of the site, by path relative to the output folder."""
     today = renderer.today
-    views = [coalition_view(item, advisories[item.slug], today, markdown) for item in items]
     with_packet = set(packets)
     pages: dict[str, bytes] = dict(renderer.assets())
     nav = [(page.name, page.title) for page in guide]

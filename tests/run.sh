@@ -2,18 +2,24 @@
 # Set up everything the test suite needs on a fresh machine, then run the whole suite.
 # Usage: bash tests/run.sh [pytest arguments]
 #
-# System packages the tests use (Debian names): chromium (browser tests).
-# As root with apt-get they are installed here; otherwise install them yourself.
+# System packages the tests use (Debian names): chromium (browser tests), poppler-utils
+# (pdftoppm renders packet pages), libpango-1.0-0 libpangoft2-1.0-0 (WeasyPrint),
+# libharfbuzz-subset0 (fast, deterministic font subsetting), fonts-wqy-microhei (Chinese
+# names in packets). As root with apt-get they are installed here; otherwise install them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(chromium)
+SYSTEM_PACKAGES=(chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+  fonts-wqy-microhei)
 
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "playbook needs Python 3.11 or newer" >&2; exit 1; }
 
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+for package in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" \
+    || missing+=("$package")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing Debian packages: ${SYSTEM_PACKAGES[*]}" >&2

@@ -1,0 +1,152 @@
+"""Packet HTML -> PDF bytes with WeasyPrint; the only module that imports it.
+
+Every resource goes through SafeFetcher: files inside the allowed folders (the workspace
+and the package's own templates), and small data: URLs. Everything else (http, https,
+other files, big data: URLs) is refused and recorded, so that the build can report it;
+nothing is ever fetched from the network. Dates in the PDF come from the build's
+`today`, the fonts ship with the templates, and the PDF/A-3a identifier is derived from
+the content, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import weasyprint
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+MAX_DATA_URL = 256 * 1024
+"""Characters of a data: URL the packet accepts."""
+PDF_VARIANT = "pdf/a-3a"
+"""PDF/A-3 allows the embedded source file; level A makes the PDF tagged (accessible)."""
+
+
+class SafeFetcher(URLFetcher):  # type: ignore[misc]
+    """Serves files under `allowed` folders and small data: URLs; refuses the rest."""
+
+    def __init__(self, allowed: Sequence[Path]) -> None:
+        super().__init__(timeout=1, allowed_protocols=("file", "data"), allow_redirects=False)
+        self.allowed = tuple(folder.resolve() for folder in allowed)
+        self.refused: list[str] = []
+        self.read: list[str] = []
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            if len(url) > MAX_DATA_URL:
+                return self._refuse(url[:60] + "...", f"data: URL over {MAX_DATA_URL:,} characters")
+            return super().fetch(url, headers)
+        if scheme == "file":
+            path = Path(url2pathname(unquote(urlsplit(url).path))).resolve()
+            if any(path.is_relative_to(folder) for folder in self.allowed) and path.is_file():
+                self.read.append(str(path))
+                return URLFetcherResponse(url, body=path.read_bytes())
+            return self._refuse(url, "a file outside the workspace")
+        return self._refuse(url, "a network address")
+
+    def _refuse(self, url: str, why: str) -> URLFetcherResponse:
+        self.refused.append(f"{url} ({why})")
+        raise ValueError(f"refused {url}: {why}")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A packet and what its rendering noticed."""
+
+    pdf: bytes
+    pages: int
+    refused: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def fast_subsetting() -> bool:
+    """Whether HarfBuzz subsetting is available (deterministic and faster than fontTools)."""
+    from weasyprint.text import ffi
+
+    return getattr(ffi, "harfbuzz_subset", None) is not None
+
+
+@contextmanager
+def _pinned_epoch(today: date) -> Iterator[None]:
+    """fontTools stamps fonts with the clock unless SOURCE_DATE_EPOCH is set."""
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    if saved is None:
+        stamp = datetime(today.year, today.month, today.day, tzinfo=UTC)
+        os.environ["SOURCE_DATE_EPOCH"] = str(int(stamp.timestamp()))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def render_pdf(
+    html: str,
+    *,
+    base_url: Path,
+    allowed: Sequence[Path],
+    today: date,
+    attachment: tuple[str, bytes, str] | None = None,
+) -> Rendered:
+    """One packet as PDF bytes.
+
+    `base_url` is the folder relative links resolve against; `attachment` is (file name,
+    bytes, description) of the file to embed.
+    """
+    fetcher = SafeFetcher(allowed=allowed)
+    fonts = FontConfiguration()
+    stamp = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    attachments = []
+    if attachment is not None:
+        name, data, description = attachment
+        attachments.append(
+            weasyprint.Attachment(
+                string=data,
+                name=name,
+                description=description,
+                created=stamp,
+                modified=stamp,
+                relationship="Source",
+                url_fetcher=fetcher,
+            )
+        )
+    collector = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collector)
+    try:
+        with _pinned_epoch(today):
+            document = weasyprint.HTML(
+                string=html, base_url=base_url.as_uri() + "/", url_fetcher=fetcher
+            ).render(font_config=fonts)
+            pdf = document.write_pdf(
+                attachments=attachments,
+                pdf_variant=PDF_VARIANT,
+                custom_metadata=True,
+            )
+    finally:
+        logger.removeHandler(collector)
+    return Rendered(
+        pdf=pdf,
+        pages=len(document.pages),
+        refused=tuple(fetcher.refused),
+        warnings=tuple(m for m in collector.messages if "refused" not in m),
+    )

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from playbook_builder import advise, load, render, workspace, write
+from markupsafe import Markup
+
+from playbook_builder import advise, history, load, render, schedule, workspace, write
 from playbook_builder.advise import Advisory
 from playbook_builder.content import Markdown, load_guide
 from playbook_builder.errors import PlaybookError, Problem
+from playbook_builder.fingerprint import fingerprint
 from playbook_builder.load import Loaded
+from playbook_builder.model import Coalition, SiteConfig
 
 if TYPE_CHECKING:  # WeasyPrint loads only when a packet is rendered
     from playbook_builder import pdf as pdf_module
@@ -99,6 +104,7 @@ class Prepared:
     views: tuple[render.CoalitionView, ...]
     renderer: render.Renderer
     markdown: Markdown
+    past: history.History
 
 
 def prepare(root: Path | None, today: datetime.date | None) -> Prepared:
@@ -113,7 +119,140 @@ def prepare(root: Path | None, today: datetime.date | None) -> Prepared:
         render.coalition_view(item, advisories[item.slug], day, markdown)
         for item in loaded.coalitions
     )
-    return Prepared(found, loaded, day, views, renderer, markdown)
+    past = history.read(found.root, [item.path for item in loaded.coalitions])
+    views = _with_history(views, past, loaded.config, renderer, markdown, day)
+    return Prepared(found, loaded, day, views, renderer, markdown, past)
+
+
+def _with_history(
+    views: tuple[render.CoalitionView, ...],
+    past: history.History,
+    config: SiteConfig,
+    renderer: render.Renderer,
+    markdown: Markdown,
+    day: datetime.date,
+) -> tuple[render.CoalitionView, ...]:
+    """Revision stamps, history marks and redlines since signing, from one read of git."""
+    # the newest commit of a clean file holds the text already loaded: no need to read it
+    wanted = [
+        (c.hash, c.path)
+        for v in views
+        for i, c in enumerate(past.commits.get(v.item.path, ()))
+        if i or v.item.path in past.dirty
+    ]
+    texts = history.versions(past, wanted)
+    result = []
+    for view in views:
+        commits = past.commits.get(view.item.path, ())
+        clean = view.item.path not in past.dirty
+        prints: list[str] = []
+        for index, commit in enumerate(commits):
+            if index == 0 and clean:
+                prints.append(view.print_.full)
+                continue
+            text = texts.get((commit.hash, commit.path))
+            old = load.quick_coalition(text, config) if text is not None else None
+            prints.append(fingerprint(old).full if old is not None else "")
+        signed = _signed_fingerprint(view.c)
+        entries = [
+            render.HistoryEntry(
+                short=commit.short,
+                full=commit.hash,
+                day=commit.date.date().isoformat(),
+                author=commit.author,
+                subject=commit.subject,
+                fingerprint=prints[i][:8],
+                agreement_changed=i + 1 == len(commits) or prints[i] != prints[i + 1],
+                signed=bool(signed) and prints[i].startswith(signed),
+            )
+            for i, commit in enumerate(commits)
+        ]
+        stamp = past.revision(view.item.path)
+        revision = stamp.label() if stamp is not None else render.source_revision(view.item)
+        changes = _changes(view, entries, texts, commits, past, config, renderer, markdown, day)
+        result.append(
+            dataclasses.replace(
+                view,
+                revision=revision,
+                history=tuple(entries),
+                changes=changes,
+                git=past.available,
+            )
+        )
+    return tuple(result)
+
+
+def _signed_fingerprint(c: Coalition) -> str:
+    """The fingerprint most of the current signatures record (the latest among equals)."""
+    latest = {s.partner: s.mou_version for s in c.signatures}
+    if not latest:
+        return ""
+    counts: dict[str, int] = {}
+    for version in latest.values():
+        counts[version] = counts.get(version, 0) + 1
+    return max(reversed(list(latest.values())), key=lambda v: counts[v])
+
+
+def _changes(
+    view: render.CoalitionView,
+    entries: list[render.HistoryEntry],
+    texts: dict[tuple[str, str], str],
+    commits: tuple[history.Commit, ...],
+    past: history.History,
+    config: SiteConfig,
+    renderer: render.Renderer,
+    markdown: Markdown,
+    day: datetime.date,
+) -> render.Changes:
+    signed = _signed_fingerprint(view.c)
+    empty = Markup("")
+    if not signed:
+        return render.Changes(
+            state="unsigned", signed="", base=None, redline=empty, inserted=0, deleted=0
+        )
+    if view.print_.matches(signed):
+        return render.Changes(
+            state="unchanged", signed=signed[:8], base=None, redline=empty, inserted=0, deleted=0
+        )
+    index = next((i for i, e in enumerate(entries) if e.signed), None)
+    if index is None:
+        state: Literal["base-missing", "no-history"] = (
+            "base-missing" if past.available else "no-history"
+        )
+        return render.Changes(
+            state=state, signed=signed[:8], base=None, redline=empty, inserted=0, deleted=0
+        )
+    commit = commits[index]
+    problems: list[Problem] = []
+    base_text = texts.get((commit.hash, commit.path)) or ""
+    base_item = load.coalition_from_text(
+        base_text,
+        view.slug,
+        PurePosixPath(commit.path),
+        config,
+        problems,
+    )
+    if base_item is None:
+        return render.Changes(
+            state="base-missing",
+            signed=signed[:8],
+            base=None,
+            redline=empty,
+            inserted=0,
+            deleted=0,
+        )
+    base_view = render.coalition_view(base_item, (), day, markdown)
+    html, inserted, deleted = render.redline(
+        render.mou_text(renderer, base_view), render.mou_text(renderer, view)
+    )
+    return render.Changes(
+        state="changed",
+        signed=signed[:8],
+        base=entries[index],
+        redline=html,
+        inserted=inserted,
+        deleted=deleted,
+    )
 
 
 def build(
@@ -134,6 +273,8 @@ def build(
     files: dict[str, bytes] = {}
     notices: list[str] = []
     pages = 0
+    if ready.past.shallow:
+        notices.append(f"warning: {history.SHALLOW_ADVICE}")
     missing = _weasyprint_missing() if pdf else None
     if missing:
         notices.append(missing)
@@ -178,7 +319,7 @@ def render_packet(ready: Prepared, view: render.CoalitionView) -> pdf_module.Ren
     from playbook_builder import pdf as pdf_module
 
     renderer = ready.renderer
-    html = renderer.packet_html(view, render.source_revision(view.item), renderer.templates_hash())
+    html = renderer.packet_html(view, view.revision, renderer.templates_hash())
     return pdf_module.render_pdf(
         html,
         base_url=ready.found.root,
@@ -283,6 +424,7 @@ def verify(packet: Path, root: Path | None) -> Verification:
     others = [c for c in ready.loaded.coalitions if c.slug != slug]
     advisories = advise.advise_all([*others, item], ready.today)[slug]
     view = render.coalition_view(item, advisories, ready.today, ready.markdown)
+    view = dataclasses.replace(view, revision=str(info.get("/playbookrevision", "")))
     rebuilt = render_packet(ready, view).pdf
     return Verification(
         slug=slug,
@@ -293,3 +435,94 @@ def verify(packet: Path, root: Path | None) -> Verification:
         rebuilt_identical=rebuilt == packet.read_bytes(),
         changed_terms=changed,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A dated obligation across the playbook."""
+
+    day: datetime.date
+    slug: str
+    coalition: str
+    what: str
+    overdue: bool
+
+
+def due(
+    root: Path | None, today: datetime.date | None, within_days: int
+) -> tuple[list[Due], datetime.date, tuple[str, ...]]:
+    """Overdue reviews, passed sunsets, and what comes up within `within_days`."""
+    found = workspace.find(root)
+    loaded = load.load_workspace(found)
+    day = resolve_today(today, loaded.config.timezone)
+    items: list[Due] = []
+    for item in loaded.coalitions:
+        c = item.coalition
+        if c.status == "dissolved":
+            continue
+        upcoming = schedule.next_review(c)
+        if schedule.is_overdue(c, day) and upcoming is not None:
+            items.append(Due(upcoming, item.slug, c.name, "review overdue", True))
+        sunset = schedule.sunset_date(c)
+        if sunset is not None and sunset < day:
+            items.append(Due(sunset, item.slug, c.name, "sunset passed without renewal", True))
+        for event in schedule.upcoming(c, day, within_days):
+            what = {"review": "review", "check-in": "check-in", "sunset": "sunset"}[event.kind]
+            items.append(Due(event.day, item.slug, c.name, what, False))
+    items.sort(key=lambda d: (not d.overdue, d.day, d.coalition.casefold(), d.what))
+    notices = (f"warning: {history.SHALLOW_ADVICE}",) if _is_shallow(found.root) else ()
+    return items, day, notices
+
+
+def _is_shallow(root: Path) -> bool:
+    return history.read(root, []).shallow
+
+
+@dataclass(frozen=True, slots=True)
+class MouDiff:
+    """The MOU text of one coalition at two revisions."""
+
+    before_label: str
+    after_label: str
+    before: list[str]
+    after: list[str]
+
+
+def mou_diff(root: Path | None, slug: str, rev_a: str | None, rev_b: str | None) -> MouDiff:
+    """The MOU's text at REV_A (default HEAD) and REV_B (default the working tree)."""
+    ready = prepare(root, None)
+    item = ready.loaded.coalition(slug)
+    if item is None:
+        known = ", ".join(c.slug for c in ready.loaded.coalitions) or "none"
+        raise PlaybookError(f"no coalition {slug!r}; the coalitions are: {known}")
+    if not ready.past.available:
+        raise PlaybookError(
+            f"{ready.found.root} is not in a git repository, so there are no revisions to compare"
+        )
+
+    def text_at(revision: str | None) -> tuple[str, list[str]]:
+        if revision is None:
+            view = next(v for v in ready.views if v.slug == slug)
+            return "working tree", render.mou_text(ready.renderer, view)
+        full = history.resolve(ready.past, revision)
+        if full is None:
+            raise PlaybookError(f"git does not know the revision {revision!r}")
+        names = dict.fromkeys([item.path, *(c.path for c in ready.past.commits.get(item.path, ()))])
+        found = ((p, history.revision_text(ready.past, full, p)) for p in names)
+        path, text = next(((p, t) for p, t in found if t is not None), (item.path, None))
+        if text is None:
+            return f"{revision} (no such file then)", []
+        problems: list[Problem] = []
+        old = load.coalition_from_text(
+            text, slug, PurePosixPath(path), ready.loaded.config, problems
+        )
+        if old is None:
+            raise PlaybookError(
+                f"{path} at {revision} does not load: " + "; ".join(str(p) for p in problems[:3])
+            )
+        view = render.coalition_view(old, (), ready.today, ready.markdown)
+        return f"{revision} ({full[:7]})", render.mou_text(ready.renderer, view)
+
+    before_label, before = text_at(rev_a or "HEAD")
+    after_label, after = text_at(rev_b)
+    return MouDiff(before_label, after_label, before, after)

@@ -340,6 +340,96 @@ def verify(root: Path | None, packet: Path) -> None:
 
 
 @cli.command()
+@root_option
+@click.argument("slug")
+@click.argument("rev_a", required=False)
+@click.argument("rev_b", required=False)
+def diff(root: Path | None, slug: str, rev_a: str | None, rev_b: str | None) -> None:
+    """Show how the MOU text changed between two revisions.
+
+    REV_A defaults to HEAD and REV_B to the working tree. The diff is of the agreement
+    as partners read it, not of the YAML.
+
+    \b
+    Examples:
+        playbook diff housing-for-health
+        playbook diff housing-for-health v1.0 main
+    """
+    import difflib
+
+    try:
+        result = build.mou_diff(root, slug, rev_a, rev_b)
+    except ContractError as err:
+        _print_problems(err.problems)
+        raise SystemExit(1) from err
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    lines = list(
+        difflib.unified_diff(
+            result.before, result.after, result.before_label, result.after_label, lineterm="", n=1
+        )
+    )
+    if not lines:
+        click.echo(f"The MOU text is the same at {result.before_label} and {result.after_label}.")
+        return
+    for line in lines:
+        if line.startswith(("+++", "---")):
+            click.secho(line, bold=True)
+        elif line.startswith("+"):
+            click.secho(line, fg="green")
+        elif line.startswith("-"):
+            click.secho(line, fg="red")
+        elif line.startswith("@@"):
+            click.secho(line, fg="cyan")
+        else:
+            click.echo(line)
+
+
+@cli.command()
+@root_option
+@today_option
+@click.option(
+    "--within",
+    "within_days",
+    type=click.IntRange(0, 3650),
+    default=14,
+    show_default=True,
+    help="Days ahead to list what is coming up.",
+)
+def due(root: Path | None, today: datetime.datetime | None, within_days: int) -> None:
+    """List overdue reviews, passed sunsets and what is coming up.
+
+    Exit status 1 when a review is overdue or a sunset passed without renewal, so a
+    scheduled CI job can remind people.
+
+    \b
+    Example:
+        playbook due --within 30
+    """
+    try:
+        items, day, notices = build.due(root, _day(today), within_days)
+    except ContractError as err:
+        _print_problems(err.problems)
+        raise SystemExit(1) from err
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    for notice in notices:
+        click.echo(notice, err=True)
+    overdue = [i for i in items if i.overdue]
+    for item in items:
+        days = (item.day - day).days
+        when = f"{-days} days ago" if days < 0 else ("today" if days == 0 else f"in {days} days")
+        label = "OVERDUE " if item.overdue else "upcoming"
+        line = f"{label} {item.day.isoformat()} ({when}): {item.coalition}: {item.what}"
+        click.secho(line, fg="red" if item.overdue else None)
+    if not items:
+        click.echo(f"Nothing overdue and nothing due in the next {within_days} days.")
+    if overdue:
+        click.echo(f"{_plural(len(overdue), 'item')} overdue.", err=True)
+        raise SystemExit(1)
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of a coalition file.
 

@@ -18,6 +18,7 @@ from zoneinfo import available_timezones
 
 import yaml
 from dateutil.relativedelta import relativedelta
+from pydantic import ValidationError
 
 from playbook_builder.errors import ContractError, Problem
 from playbook_builder.model import (
@@ -30,7 +31,7 @@ from playbook_builder.model import (
     parse_fraction,
 )
 from playbook_builder.source import Parsed, field_path, parse, read_text
-from playbook_builder.validate import validate
+from playbook_builder.validate import adapter, validate
 from playbook_builder.workspace import Workspace
 
 FIRST_REVIEW_MONTHS = 3
@@ -429,3 +430,27 @@ def _rule_checks(rule: Any, problem: Any, ref: Any) -> Iterator[Problem]:
     if isinstance(committee, list):
         for index, member in enumerate(committee):
             yield from ref((*base, "committee", index), member)
+
+
+def quick_coalition(text: str, config: SiteConfig) -> Coalition | None:
+    """A coalition from text, fast and without positions (old versions from git).
+
+    None when that version does not satisfy today's contract.
+    """
+    try:
+        data = yaml.load(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for signature in data.get("signatures") or []:
+        if isinstance(signature, dict) and "mou_version" in signature:
+            signature["mou_version"] = str(signature["mou_version"])
+    try:
+        coalition = adapter(Coalition).validate_python(data)
+    except ValidationError:
+        return None
+    return _with_defaults(coalition, config)
+
+
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -7,19 +7,21 @@ autoescaping on and undefined names as errors; only this module marks HTML as sa
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from playbook_builder import __version__, advise, charts, ical, schedule
 from playbook_builder.advise import THRESHOLDS, Advisory, Matrix, Recommendation
@@ -115,6 +117,35 @@ class StepView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry:
+    """A commit that touched a coalition file, as the history page shows it."""
+
+    short: str
+    full: str
+    day: str
+    author: str
+    subject: str
+    fingerprint: str
+    """The short fingerprint at that commit; '' where that version does not load."""
+    agreement_changed: bool
+    signed: bool
+    """Whether this version's fingerprint is the one the partners signed."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Changes:
+    """The MOU since the version the partners signed."""
+
+    state: Literal["unchanged", "changed", "unsigned", "base-missing", "no-history"]
+    signed: str
+    """The short fingerprint most signatures record ('' when nobody signed)."""
+    base: HistoryEntry | None
+    redline: Markup
+    inserted: int
+    deleted: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CoalitionView:
     """Everything a coalition's pages show, prepared."""
 
@@ -149,6 +180,11 @@ class CoalitionView:
     clauses: tuple[tuple[str, Markup], ...]
     model_why: str
     commitments: tuple[str, ...]
+    revision: str = ""
+    """Where the file stands in git ('3f9a2c1 (2026-10-01)'), else a digest of its text."""
+    history: tuple[HistoryEntry, ...] = ()
+    changes: Changes | None = None
+    git: bool = False
 
 
 def coalition_view(
@@ -428,6 +464,8 @@ def render_site(
         pages[base + "mou.html"] = renderer.page(
             "mou.html", "../../", v=view, packet=view.slug in with_packet, **common
         )
+        pages[base + "history.html"] = renderer.page("history.html", "../../", v=view, **common)
+        pages[base + "changes.html"] = renderer.page("changes.html", "../../", v=view, **common)
         pages[base + "coalition.json"] = _json(view)
         pages[base + "calendar.ics"] = ical.calendar(
             [view.item], view.c.name, today, _host(renderer.config)
@@ -487,6 +525,7 @@ def _json(view: CoalitionView) -> bytes:
         "review_overdue": view.overdue,
         "sunset": view.sunset.isoformat() if view.sunset else None,
         "signed": view.signed,
+        "revision": view.revision,
         "signatures_stale": list(view.stale),
         "signatures_missing": list(view.missing),
         "advisories": [
@@ -603,3 +642,80 @@ def _search_index(
     # `</` cannot end the script early when the index is inlined or read as a script
     body = body.replace("</", "<\\/")
     return f"window.PLAYBOOK_SEARCH = {body};\n".encode()
+
+
+# --- the MOU as text, and redlines -----------------------------------------------------------
+
+_BLOCKS = {"p", "li", "h1", "h2", "h3", "tr", "dt", "dd"}
+
+
+class _TextBlocks(HTMLParser):
+    """HTML -> one line of text per block element."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self.current: list[str] = []
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self.current).split())
+        if text:
+            self.lines.append(text)
+        self.current = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCKS:
+            self._flush()
+        elif tag in ("td", "th"):
+            self.current.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCKS:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        self.current.append(data)
+
+
+def mou_text(renderer: Renderer, view: CoalitionView) -> list[str]:
+    """The MOU's words, a line per paragraph, list item or table row."""
+    html = renderer.page("_mou.html", "", v=view).decode("utf-8")
+    parser = _TextBlocks()
+    parser.feed(html)
+    parser.close()
+    parser._flush()
+    return parser.lines
+
+
+def redline(before: Sequence[str], after: Sequence[str]) -> tuple[Markup, int, int]:
+    """Word-level insertions and deletions between two MOU texts, as HTML paragraphs."""
+    old = [word for line in before for word in [*line.split(" "), "\n"]]
+    new = [word for line in after for word in [*line.split(" "), "\n"]]
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    parts: list[str] = ["<p>"]
+    inserted = deleted = 0
+
+    def words(items: Sequence[str], tag: str = "") -> None:
+        for index, word in enumerate(items):
+            if word == "\n":
+                parts.append("</p>\n<p>")
+                continue
+            text = str(escape(word))
+            parts.append(f"<{tag}>{text}</{tag}>" if tag else text)
+            if index + 1 < len(items) and items[index + 1] != "\n":
+                parts.append(f"<{tag}> </{tag}>" if tag else " ")
+        if items and items[-1] != "\n":
+            parts.append(" ")
+
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            words(old[a1:a2])
+        if op in ("delete", "replace"):
+            words(old[a1:a2], "del")
+            deleted += sum(1 for w in old[a1:a2] if w != "\n")
+        if op in ("insert", "replace"):
+            words(new[b1:b2], "ins")
+            inserted += sum(1 for w in new[b1:b2] if w != "\n")
+    parts.append("</p>")
+    html = "".join(parts).replace("<p></p>", "").replace("<p> </p>", "")
+    return Markup(html), inserted, deleted

@@ -252,6 +252,7 @@ def _changes(
         redline=html,
         inserted=inserted,
         deleted=deleted,
+        paragraphs=html.count('class="changed"'),
     )
 
 

@@ -143,6 +143,8 @@ class Changes:
     redline: Markup
     inserted: int
     deleted: int
+    paragraphs: int = 0
+    """How many paragraphs changed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -688,24 +690,25 @@ def mou_text(renderer: Renderer, view: CoalitionView) -> list[str]:
 
 
 def redline(before: Sequence[str], after: Sequence[str]) -> tuple[Markup, int, int]:
-    """Word-level insertions and deletions between two MOU texts, as HTML paragraphs."""
+    """Word-level insertions and deletions between two MOU texts, as HTML paragraphs.
+
+    Paragraphs with a change get ids change-1, change-2... so the page can link to them.
+    """
     old = [word for line in before for word in [*line.split(" "), "\n"]]
     new = [word for line in after for word in [*line.split(" "), "\n"]]
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    parts: list[str] = ["<p>"]
+    paragraphs: list[tuple[list[str], bool]] = [([], False)]
     inserted = deleted = 0
 
     def words(items: Sequence[str], tag: str = "") -> None:
-        for index, word in enumerate(items):
+        for word in items:
             if word == "\n":
-                parts.append("</p>\n<p>")
+                paragraphs.append(([], False))
                 continue
             text = str(escape(word))
+            parts, changed = paragraphs[-1]
             parts.append(f"<{tag}>{text}</{tag}>" if tag else text)
-            if index + 1 < len(items) and items[index + 1] != "\n":
-                parts.append(f"<{tag}> </{tag}>" if tag else " ")
-        if items and items[-1] != "\n":
-            parts.append(" ")
+            paragraphs[-1] = (parts, changed or bool(tag))
 
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal":
@@ -716,6 +719,15 @@ def redline(before: Sequence[str], after: Sequence[str]) -> tuple[Markup, int, i
         if op in ("insert", "replace"):
             words(new[b1:b2], "ins")
             inserted += sum(1 for w in new[b1:b2] if w != "\n")
-    parts.append("</p>")
-    html = "".join(parts).replace("<p></p>", "").replace("<p> </p>", "")
-    return Markup(html), inserted, deleted
+    html = []
+    number = 0
+    for parts, changed in paragraphs:
+        if not parts:
+            continue
+        if changed:
+            number += 1
+            html.append(f'<p id="change-{number}" class="changed">{" ".join(parts)}</p>')
+        else:
+            html.append(f"<p>{' '.join(parts)}</p>")
+    # every word was escaped above
+    return Markup("\n".join(html)), inserted, deleted

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
@@ -262,6 +262,7 @@ def build(
     today: datetime.date | None = None,
     *,
     pdf: bool = True,
+    on_packet: Callable[[int, int, str], None] | None = None,
 ) -> Built:
     """Load, advise, render and write the site and packets; raises ContractError on bad input.
 
@@ -281,8 +282,10 @@ def build(
         notices.append(missing)
         pdf = False
     if pdf:
-        for view in ready.views:
+        for done, view in enumerate(ready.views, start=1):
             packet = render_packet(ready, view)
+            if on_packet is not None:
+                on_packet(done, len(ready.views), view.slug)
             files[packet_path(view.slug)] = packet.pdf
             pages += packet.pages
             notices.extend(f"{view.slug}: {line}" for line in packet_notices(packet))

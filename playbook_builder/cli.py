@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from playbook_builder import __version__, build
+from playbook_builder import __version__, build, workspace
 from playbook_builder.advise import Advisory
 from playbook_builder.errors import ContractError, PlaybookError, Problem
 from playbook_builder.model import CRITERIA, CoalitionFile
@@ -46,12 +48,32 @@ def _day(value: datetime.datetime | None) -> datetime.date | None:
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="playbook")
-def cli() -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print more about what happens.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """Turn coalition decisions into a playbook site and printable MOU packets.
 
     A workspace is a folder with playbook.yaml and coalitions/*.yaml. Every command works
-    on the current folder, or on --root DIR.
+    on the current folder, or on --root DIR. Colour follows the terminal; NO_COLOR turns
+    it off.
     """
+    ctx.obj = {"quiet": quiet, "verbose": verbose and not quiet}
+    if os.environ.get("NO_COLOR"):
+        ctx.color = False
+
+
+def _quiet() -> bool:
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None and ctx.parent is not None:
+        ctx = ctx.parent
+    return bool(ctx and isinstance(ctx.obj, dict) and ctx.obj.get("quiet"))
+
+
+def _say(message: str, **style: Any) -> None:
+    """A progress or summary line on stderr, unless --quiet."""
+    if not _quiet():
+        click.secho(message, err=True, **style)
 
 
 @cli.command()
@@ -209,14 +231,18 @@ def build_command(
     import time
 
     started = time.perf_counter()
+    progress = _Progress()
     try:
-        built = build.build(root, out, _day(today), pdf=not no_pdf)
+        built = build.build(root, out, _day(today), pdf=not no_pdf, on_packet=progress.step)
     except ContractError as err:
+        progress.close()
         _print_problems(err.problems)
         click.echo(f"{_plural(len(err.problems), 'error')}: nothing was written.", err=True)
         raise SystemExit(1) from err
     except PlaybookError as err:
+        progress.close()
         raise click.ClickException(str(err)) from err
+    progress.close()
     seconds = time.perf_counter() - started
     for notice in built.notices:
         click.echo(notice, err=True)
@@ -225,12 +251,36 @@ def build_command(
         if built.packets
         else ""
     )
-    click.echo(
+    _say(
         f"Built {_plural(built.coalitions, 'coalition')} into {built.out}: "
         f"{_plural(built.files, 'file')}, {built.bytes / 1024:,.0f} KiB{packets}, "
-        f"{_plural(built.advisories, 'advisory')}, in {seconds:.2f} s.",
-        err=True,
+        f"{_plural(built.advisories, 'advisory')}, in {seconds:.2f} s."
     )
+
+
+class _Progress:
+    """A progress bar over packets on a terminal; a line per packet with --verbose."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def step(self, done: int, total: int, slug: str) -> None:
+        ctx = click.get_current_context(silent=True)
+        verbose = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("verbose"))
+        if verbose:
+            click.echo(f"packet {done}/{total}: {slug}", err=True)
+            return
+        if _quiet() or total < 5 or not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="Packets", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @cli.command()
@@ -275,10 +325,7 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
     for line in build.packet_notices(packet):
         click.echo(line, err=True)
     state = "signed" if view.signed else "DRAFT"
-    click.echo(
-        f"Wrote {target}: {_plural(packet.pages, 'page')}, MOU {view.print_.short}, {state}.",
-        err=True,
-    )
+    _say(f"Wrote {target}: {_plural(packet.pages, 'page')}, MOU {view.print_.short}, {state}.")
 
 
 @cli.command()
@@ -427,6 +474,177 @@ def due(root: Path | None, today: datetime.datetime | None, within_days: int) ->
     if overdue:
         click.echo(f"{_plural(len(overdue), 'item')} overdue.", err=True)
         raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Add the playbook files to a folder that is not empty.")
+@click.option(
+    "--with-templates",
+    is_flag=True,
+    help="Copy the built-in templates and guidance into the workspace to customise.",
+)
+@click.option("--title", default="Coalition Playbook", show_default=True, help="The site's title.")
+@click.option(
+    "--organization", default="Our Organisation", show_default=True, help="Who keeps the playbook."
+)
+def init(folder: Path, force: bool, with_templates: bool, title: str, organization: str) -> None:
+    """Create a new playbook workspace in FOLDER.
+
+    Writes playbook.yaml, one example coalition, a .gitignore and a README. Never
+    overwrites a file.
+
+    \b
+    Example:
+        playbook init our-playbook --organization "Riverbend Foundation"
+    """
+    from playbook_builder import scaffold
+
+    try:
+        written = scaffold.init_workspace(
+            folder,
+            title=title,
+            organization=organization,
+            force=force,
+            with_templates=with_templates,
+            today=build.resolve_today(None, "UTC"),
+        )
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    for path in written:
+        if not _quiet() and (path.parent == folder or path.parent.name == "coalitions"):
+            click.echo(f"  wrote {path}", err=True)
+    _say(f"A new playbook is ready in {folder} ({_plural(len(written), 'file')}). Next:")
+    _say(f"  cd {folder} && playbook serve --open")
+
+
+@cli.command()
+@root_option
+@click.argument("slug")
+@click.option("--name", help="The coalition's display name.")
+@click.option("--purpose", help="The shared goal, in one sentence.")
+@click.option(
+    "--model",
+    type=click.Choice(["opportunistic", "values-bridge", "structural"]),
+    help="The alliance model.",
+)
+@click.option(
+    "--partner",
+    "partners",
+    multiple=True,
+    metavar="NAME[:DECISION MAKER[:TITLE]]",
+    help="A partner organisation (at least two; repeat the option).",
+)
+@click.option("--bridge-value", help="For values-bridge: the shared value.")
+@click.option("--joint-entity", help="For structural: what the partners create.")
+def new(
+    root: Path | None,
+    slug: str,
+    name: str | None,
+    purpose: str | None,
+    model: str | None,
+    partners: tuple[str, ...],
+    bridge_value: str | None,
+    joint_entity: str | None,
+) -> None:
+    """Start a new coalition file, coalitions/SLUG.yaml.
+
+    In a terminal it asks for what the flags leave out; without one it needs --name,
+    --purpose, --model and two --partner. It never overwrites a file, and the file passes
+    `playbook check`.
+
+    \b
+    Example:
+        playbook new clean-air --name "Clean Air Now" --model opportunistic \\
+          --purpose "Stop the incinerator permit." \\
+          --partner "River Keepers:Ana Ruiz:Director" --partner "Local 12:Bo Kim:President"
+    """
+    from playbook_builder import scaffold
+
+    try:
+        found = workspace.find(root)
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    if not scaffold.is_slug(slug):
+        raise click.BadParameter(
+            "use lower-case letters and digits joined by hyphens, like clean-air", param_hint="SLUG"
+        )
+    if (found.root / "coalitions" / f"{slug}.yaml").exists():
+        raise click.ClickException(
+            f"coalitions/{slug}.yaml already exists; it is never overwritten"
+        )
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    parsed = [
+        scaffold.PartnerAnswer(*[part.strip() for part in p.split(":")][:3]) for p in partners
+    ]
+    if interactive:
+        from playbook_builder import ask
+
+        answers = ask.interview(name, purpose, model, parsed, bridge_value, joint_entity)
+    else:
+        missing = [
+            flag
+            for flag, value in (("--name", name), ("--purpose", purpose), ("--model", model))
+            if not value
+        ]
+        if len(parsed) < 2:
+            missing.append("two --partner")
+        if missing:
+            raise click.UsageError(f"without a terminal, give {', '.join(missing)}")
+        answers = scaffold.Answers(
+            name=name or "",
+            purpose=purpose or "",
+            model=model,  # type: ignore[arg-type]
+            partners=tuple(parsed),
+            **({"bridge_value": bridge_value} if bridge_value else {}),
+            **({"joint_entity": joint_entity} if joint_entity else {}),
+        )
+    try:
+        path = scaffold.new_coalition(found.root, slug, answers, build.resolve_today(None, "UTC"))
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    _say(f"Wrote {path}. Check it with: playbook check")
+
+
+@cli.command()
+@root_option
+@today_option
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a browser.")
+def serve(
+    root: Path | None, today: datetime.datetime | None, port: int, open_browser: bool
+) -> None:
+    """Preview the site, rebuilding and reloading as you edit.
+
+    Serves on 127.0.0.1 only. A change to a coalition file re-renders what it touches;
+    an error shows in the terminal and over the page until it is fixed. Packets are
+    rendered when you open one.
+
+    \b
+    Example:
+        playbook serve --open
+    """
+    from playbook_builder import serve as live
+
+    def ready(url: str) -> None:
+        click.echo(f"Serving {url} (Ctrl+C to stop)", err=True)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        live.serve(root, _day(today), port, lambda line: _say(line), ready)
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    except OSError as err:
+        raise click.ClickException(f"cannot serve on port {port}: {err.strerror}") from err
 
 
 @cli.command()

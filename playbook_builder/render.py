@@ -438,11 +438,67 @@ def render_site(
     packets: Iterable[str] = (),
 ) -> dict[str, bytes]:
     """Every page of the site, by path relative to the output folder."""
-    today = renderer.today
     with_packet = set(packets)
     pages: dict[str, bytes] = dict(renderer.assets())
-    nav = [(page.name, page.title) for page in guide]
-    common = {"nav": nav}
+    for view in views:
+        pages.update(coalition_pages(renderer, view, guide, view.slug in with_packet))
+    pages.update(guide_pages(renderer, guide))
+    pages.update(shared_pages(renderer, views, items, guide, markdown))
+    return pages
+
+
+def _common(guide: Sequence[GuidePage]) -> dict[str, Any]:
+    return {"nav": [(page.name, page.title) for page in guide]}
+
+
+def coalition_pages(
+    renderer: Renderer, view: CoalitionView, guide: Sequence[GuidePage], packet: bool
+) -> dict[str, bytes]:
+    """The pages of one coalition: they depend on its own file (and its advisories) only."""
+    common = _common(guide)
+    base = f"coalitions/{view.slug}/"
+    return {
+        base + "index.html": renderer.page(
+            "coalition.html", "../../", v=view, packet=packet, **common
+        ),
+        base + "mou.html": renderer.page("mou.html", "../../", v=view, packet=packet, **common),
+        base + "history.html": renderer.page("history.html", "../../", v=view, **common),
+        base + "changes.html": renderer.page("changes.html", "../../", v=view, **common),
+        base + "coalition.json": _json(view),
+        base + "calendar.ics": ical.calendar(
+            [view.item], view.c.name, renderer.today, _host(renderer.config)
+        ),
+    }
+
+
+def guide_pages(renderer: Renderer, guide: Sequence[GuidePage]) -> dict[str, bytes]:
+    """The guidance pages."""
+    common = _common(guide)
+    pages = {}
+    for index, page in enumerate(guide):
+        pages[f"guide/{page.name}.html"] = renderer.page(
+            "guide.html",
+            "../",
+            page=page,
+            pages=guide,
+            page_before=guide[index - 1] if index > 0 else None,
+            page_after=guide[index + 1] if index + 1 < len(guide) else None,
+            **common,
+        )
+    return pages
+
+
+def shared_pages(
+    renderer: Renderer,
+    views: Sequence[CoalitionView],
+    items: Sequence[CoalitionFile],
+    guide: Sequence[GuidePage],
+    markdown: Markdown,
+) -> dict[str, bytes]:
+    """The pages about every coalition at once: dashboard, partners, reviews, search."""
+    today = renderer.today
+    common = _common(guide)
+    pages: dict[str, bytes] = {}
     pages["index.html"] = renderer.page(
         "index.html",
         "",
@@ -458,33 +514,9 @@ def render_site(
         models=_present(v.c.model for v in views),
         **common,
     )
-    for view in views:
-        base = f"coalitions/{view.slug}/"
-        pages[base + "index.html"] = renderer.page(
-            "coalition.html", "../../", v=view, packet=view.slug in with_packet, **common
-        )
-        pages[base + "mou.html"] = renderer.page(
-            "mou.html", "../../", v=view, packet=view.slug in with_packet, **common
-        )
-        pages[base + "history.html"] = renderer.page("history.html", "../../", v=view, **common)
-        pages[base + "changes.html"] = renderer.page("changes.html", "../../", v=view, **common)
-        pages[base + "coalition.json"] = _json(view)
-        pages[base + "calendar.ics"] = ical.calendar(
-            [view.item], view.c.name, today, _host(renderer.config)
-        )
     pages["calendar.ics"] = ical.calendar(
         items, renderer.config.title, today, _host(renderer.config)
     )
-    for index, page in enumerate(guide):
-        pages[f"guide/{page.name}.html"] = renderer.page(
-            "guide.html",
-            "../",
-            page=page,
-            pages=guide,
-            page_before=guide[index - 1] if index > 0 else None,
-            page_after=guide[index + 1] if index + 1 < len(guide) else None,
-            **common,
-        )
     pages["partners.html"] = renderer.page(
         "partners.html", "", organisations=_organisations(views), **common
     )

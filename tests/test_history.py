@@ -109,7 +109,7 @@ def test_redline_since_signing(repo: Path, run: Run) -> None:
     assert "<ins>60</ins>" in html
     words = parse(repo / "site/coalitions/housing-for-health/changes.html").words
     assert "The partners signed MOU 5d4640cf" in words
-    assert "1 words added, 1 removed" in words
+    assert "1 word added, 1 removed" in words
     unchanged = parse(repo / "site/coalitions/dignity-alliance/changes.html").words
     assert "Nothing in the agreement has changed since it was signed" in unchanged
     unsigned = parse(repo / "site/coalitions/fair-trade-pact/changes.html").words

@@ -1,0 +1,289 @@
+"""`playbook serve`: build into memory, serve on 127.0.0.1, rebuild what a change touches.
+
+Pages live in memory and are served from there; a changed coalition file re-renders its
+own pages, the pages that list every coalition, and any coalition whose advice changed
+with it; a changed template, guidance page or setting re-renders everything. Packets
+are rendered when a browser asks for one. Pages get a small script, in serve mode only,
+that listens for rebuilds: it reloads the page, or shows the error over it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.server
+import json
+import mimetypes
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from playbook_builder import advise, build, render, workspace
+from playbook_builder.content import load_guide
+from playbook_builder.errors import ContractError, PlaybookError
+
+EVENTS = "/__playbook__/events"
+SCRIPT = "/__playbook__/live.js"
+LIVE_JS = b"""(function () {
+  "use strict";
+  var last = null;
+  function overlay(text) {
+    var box = document.getElementById("playbook-overlay");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "playbook-overlay";
+      box.setAttribute("role", "alert");
+      box.style.cssText = "position:fixed;inset:0;z-index:2147483647;" +
+        "background:rgba(31,41,51,.92);color:#fff;padding:2rem;overflow:auto;" +
+        "font:14px/1.5 ui-monospace,monospace";
+      document.body.appendChild(box);
+    }
+    box.textContent = "";
+    var title = document.createElement("strong");
+    title.textContent = "The playbook could not be rebuilt. " +
+      "Fix the file and save: this page updates by itself.";
+    var pre = document.createElement("pre");
+    pre.style.whiteSpace = "pre-wrap";
+    pre.textContent = text;
+    box.appendChild(title);
+    box.appendChild(pre);
+  }
+  function clear() {
+    var box = document.getElementById("playbook-overlay");
+    if (box) { box.remove(); }
+  }
+  var source = new EventSource("/__playbook__/events");
+  source.onmessage = function (event) {
+    var state = JSON.parse(event.data);
+    if (state.error) { overlay(state.error); return; }
+    clear();
+    if (last !== null && state.version !== last) { window.location.reload(); }
+    last = state.version;
+  };
+})();
+"""
+_INJECT = b'<script src="/__playbook__/live.js"></script>\n</body>'
+
+
+@dataclass
+class LiveSite:
+    """The site in memory, and the state browsers listen to."""
+
+    root: Path | None
+    today: datetime.date | None
+    log: Callable[[str], None] = lambda line: None
+    pages: dict[str, bytes] = field(default_factory=dict)
+    version: int = 0
+    error: str = ""
+    ready: build.Prepared | None = None
+    packets: dict[str, bytes] = field(default_factory=dict)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    _advice: dict[str, tuple[advise.Advisory, ...]] = field(default_factory=dict)
+
+    def rebuild(self, touched: Iterable[Path] = ()) -> None:
+        """Build again; only coalition pages a change touches when only coalitions changed."""
+        started = time.perf_counter()
+        touched = list(touched)
+        try:
+            ready = build.prepare(self.root, self.today)
+            root = ready.found.root
+            only_coalitions = (
+                bool(touched)
+                and bool(self.pages)
+                and all(_is_coalition(path, root) for path in touched)
+            )
+            guide = load_guide(
+                ready.found.layered("content"), {"t": advise.THRESHOLDS}, ready.markdown
+            )
+            slugs = [v.slug for v in ready.views]
+            if only_coalitions:
+                names = {path.stem for path in touched}
+                pages = dict(self.pages)
+                for key in [k for k in pages if k.startswith("coalitions/")]:
+                    if key.split("/")[1] not in slugs:
+                        del pages[key]  # a deleted coalition disappears
+                for view in ready.views:
+                    if view.slug in names or self._advice.get(view.slug) != view.advisories:
+                        pages.update(render.coalition_pages(ready.renderer, view, guide, True))
+                pages.update(
+                    render.shared_pages(
+                        ready.renderer, ready.views, ready.loaded.coalitions, guide, ready.markdown
+                    )
+                )
+                what = f"{len(names)} coalition file(s)"
+            else:
+                pages = render.render_site(
+                    ready.renderer,
+                    ready.views,
+                    ready.loaded.coalitions,
+                    guide,
+                    ready.markdown,
+                    packets=slugs,
+                )
+                what = "everything"
+        except ContractError as err:
+            self._fail("\n".join(str(p) for p in err.problems))
+            return
+        except PlaybookError as err:
+            self._fail(str(err))
+            return
+        with self.changed:
+            self.pages, self.ready, self.error = pages, ready, ""
+            self._advice = {v.slug: v.advisories for v in ready.views}
+            self.packets = {}
+            self.version += 1
+            self.changed.notify_all()
+        self.log(f"Rebuilt {what} in {time.perf_counter() - started:.2f} s.")
+
+    def _fail(self, message: str) -> None:
+        with self.changed:
+            self.error = message
+            self.version += 1
+            self.changed.notify_all()
+        self.log(message)
+        self.log("The site keeps the last good build until the problem is fixed.")
+
+    def state(self) -> bytes:
+        return json.dumps({"version": self.version, "error": self.error}).encode()
+
+    def packet(self, slug: str) -> bytes | None:
+        """A coalition's packet, rendered on the first request after each rebuild."""
+        with self.changed:
+            ready, cached = self.ready, self.packets.get(slug)
+        if cached is not None or ready is None:
+            return cached
+        view = next((v for v in ready.views if v.slug == slug), None)
+        if view is None:
+            return None
+        data = build.render_packet(ready, view).pdf
+        with self.changed:
+            if self.ready is ready:
+                self.packets[slug] = data
+        return data
+
+
+def _is_coalition(path: Path, root: Path) -> bool:
+    try:
+        relative = path.resolve().relative_to(root)
+    except ValueError:
+        return False
+    return len(relative.parts) == 2 and relative.parts[0] == "coalitions"
+
+
+def make_handler(site: LiveSite) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        server_version = "playbook"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+        def do_GET(self) -> None:
+            path = unquote(urlsplit(self.path).path)
+            if path == EVENTS:
+                self._events()
+                return
+            if path == SCRIPT:
+                self._send(200, LIVE_JS, "text/javascript")
+                return
+            name = path.lstrip("/")
+            if not name or name.endswith("/"):
+                name += "index.html"
+            if name.endswith("-mou.pdf") and name.startswith("coalitions/"):
+                data = site.packet(name.split("/")[1])
+                if data is not None:
+                    self._send(200, data, "application/pdf")
+                    return
+            data = site.pages.get(name)
+            if data is None:
+                self._send(404, b"Not in the playbook.", "text/plain")
+                return
+            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            if kind == "text/html":
+                data = data.replace(b"</body>", _INJECT, 1)
+            self._send(200, data, kind)
+
+        def _send(self, status: int, data: bytes, kind: str) -> None:
+            self.send_response(status)
+            self.send_header(
+                "Content-Type", kind + ("; charset=utf-8" if kind.startswith("text") else "")
+            )
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _events(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            seen = -1
+            try:
+                while True:
+                    with site.changed:
+                        if site.version == seen:
+                            site.changed.wait(timeout=15)
+                        current, message = site.version, site.state()
+                    if current != seen:
+                        self.wfile.write(b"data: " + message + b"\n\n")
+                        seen = current
+                    else:
+                        self.wfile.write(b": keep-alive\n\n")
+                    self.wfile.flush()
+            except OSError:
+                return
+
+    return Handler
+
+
+def watch(site: LiveSite, root: Path, stop: threading.Event) -> None:
+    """Rebuild on every change to the workspace's inputs, until `stop` is set."""
+    from watchfiles import watch as watch_files
+
+    paths = [p for p in (root / "coalitions", root / "content", root / "templates") if p.is_dir()]
+    paths.append(root / "playbook.yaml")
+    for changes in watch_files(*paths, stop_event=stop, debounce=150, step=30, rust_timeout=500):
+        touched = sorted({Path(name) for _, name in changes if _relevant(Path(name), root)})
+        if touched:
+            site.rebuild(touched)
+
+
+def _relevant(path: Path, root: Path) -> bool:
+    """Inputs of the build, not editors' temporary files."""
+    try:
+        relative = path.resolve().relative_to(root)
+    except ValueError:
+        return False
+    if relative.name.startswith(".") or relative.name.endswith(("~", ".swp", ".tmp")):
+        return False
+    if relative.parts[0] == "coalitions":
+        return relative.suffix in (".yaml", ".yml")
+    return relative.parts[0] in ("content", "templates") or relative.name == "playbook.yaml"
+
+
+def serve(
+    root: Path | None,
+    today: datetime.date | None,
+    port: int,
+    log: Callable[[str], None],
+    on_ready: Callable[[str], None],
+) -> None:
+    """Serve until interrupted."""
+    found = workspace.find(root).root
+    site = LiveSite(found, today, log)
+    site.rebuild()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), make_handler(site))
+    server.daemon_threads = True
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(site, found, stop), daemon=True)
+    watcher.start()
+    on_ready(f"http://127.0.0.1:{server.server_address[1]}/")
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        server.server_close()

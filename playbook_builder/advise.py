@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -18,7 +18,7 @@ from typing import Protocol
 
 from dateutil.relativedelta import relativedelta
 
-from playbook_builder.fingerprint import fingerprint
+from playbook_builder.fingerprint import Fingerprint, fingerprint
 from playbook_builder.model import (
     CRITERIA,
     MODELS,
@@ -336,21 +336,28 @@ _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9\"'(])")
 
 
 def advise(
-    item: CoalitionFile, today: date, thresholds: Thresholds = THRESHOLDS
+    item: CoalitionFile,
+    today: date,
+    thresholds: Thresholds = THRESHOLDS,
+    current: Fingerprint | None = None,
 ) -> tuple[Advisory, ...]:
     """Every advisory for one coalition, in file order."""
-    found = list(_advise(item, today, thresholds))
+    found = list(_advise(item, today, thresholds, current or fingerprint(item.coalition)))
     return tuple(sorted(found, key=lambda a: (a.line, a.column, a.code)))
 
 
 def advise_all(
-    items: Sequence[CoalitionFile], today: date, thresholds: Thresholds = THRESHOLDS
+    items: Sequence[CoalitionFile],
+    today: date,
+    thresholds: Thresholds = THRESHOLDS,
+    prints: Mapping[str, Fingerprint] | None = None,
 ) -> dict[str, tuple[Advisory, ...]]:
     """Advisories by coalition slug, including those that span files."""
     spread = _spread(items, thresholds)
     result = {}
     for item in items:
-        own = list(advise(item, today, thresholds)) + spread.get(item.slug, [])
+        current = prints.get(item.slug) if prints else None
+        own = list(advise(item, today, thresholds, current)) + spread.get(item.slug, [])
         result[item.slug] = tuple(sorted(own, key=lambda a: (a.line, a.column, a.code)))
     return result
 
@@ -392,7 +399,9 @@ def org_key(name: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", name.casefold()).split())
 
 
-def _advise(item: CoalitionFile, today: date, t: Thresholds) -> Iterator[Advisory]:
+def _advise(
+    item: CoalitionFile, today: date, t: Thresholds, current: Fingerprint
+) -> Iterator[Advisory]:
     c = item.coalition
 
     def at(code: str, path: tuple[str | int, ...], message: str, mou: bool = False) -> Advisory:
@@ -513,7 +522,7 @@ def _advise(item: CoalitionFile, today: date, t: Thresholds) -> Iterator[Advisor
         yield from _review_advice(c, today, at, t)
 
     # signatures
-    yield from _signature_advice(c, at)
+    yield from _signature_advice(c, at, current)
 
 
 _FLAG_ADVICE = {
@@ -627,8 +636,7 @@ def _review_advice(c: Coalition, today: date, at: _At, t: Thresholds) -> Iterato
             )
 
 
-def _signature_advice(c: Coalition, at: _At) -> Iterator[Advisory]:
-    current = fingerprint(c)
+def _signature_advice(c: Coalition, at: _At, current: Fingerprint) -> Iterator[Advisory]:
     latest: dict[str, int] = {}
     for index, signature in enumerate(c.signatures):
         latest[signature.partner] = index  # a later signature replaces an earlier one

@@ -97,16 +97,19 @@ def matrix_chart(grid: Matrix, thresholds: Thresholds, chart_id: str) -> Markup:
         weight = ' font-weight="bold"' if lowest else ""
         parts.append(
             f'<text x="0" y="{y + 14}" font-size="12" fill="{INK}"{weight}>'
-            f"{escape(_clip(row.partner.name, 30))}</text>"
+            f"{escape(_clip(row.partner.name, 27))}</text>"
         )
+        filled: list[str] = []
+        empty: list[str] = []
         for group, score in enumerate(row.scores):
             for step in range(5):
                 x = scores_x + group * (group_w + group_gap) + step * (cell + gap)
-                fill = SCORE_COLOUR if step < score else EMPTY_COLOUR
-                parts.append(
-                    f'<rect x="{_n(x)}" y="{y + 5}" width="{cell}" height="{cell + 4}" '
-                    f'rx="1.5" fill="{fill}"/>'
-                )
+                cells = filled if step < score else empty
+                cells.append(f"M{_n(x)} {y + 5}h{cell}v{cell + 4}h-{cell}z")
+        # one path per colour keeps the picture small: 25 cells a partner
+        parts.append(f'<path d="{"".join(filled)}" fill="{SCORE_COLOUR}"/>')
+        if empty:
+            parts.append(f'<path d="{"".join(empty)}" fill="{EMPTY_COLOUR}"/>')
         bar_end = scale(row.total)
         parts.append(
             f'<rect x="{total_x}" y="{y + 6}" width="{_n(bar_end - total_x)}" height="12" '

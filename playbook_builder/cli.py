@@ -217,8 +217,21 @@ def _plural(count: int, noun: str) -> str:
     help="Output folder (default: site/ in the workspace).",
 )
 @click.option("--no-pdf", is_flag=True, help="Build the website only, without MOU packets.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker processes for packets and pages (default: the number of cores).",
+)
+@click.option("--no-cache", is_flag=True, help="Render everything again, ignoring .playbook-cache.")
 def build_command(
-    root: Path | None, today: datetime.datetime | None, out: Path | None, no_pdf: bool
+    root: Path | None,
+    today: datetime.datetime | None,
+    out: Path | None,
+    no_pdf: bool,
+    jobs: int | None,
+    no_cache: bool,
 ) -> None:
     """Build the playbook site (and the MOU packets).
 
@@ -233,7 +246,15 @@ def build_command(
     started = time.perf_counter()
     progress = _Progress()
     try:
-        built = build.build(root, out, _day(today), pdf=not no_pdf, on_packet=progress.step)
+        built = build.build(
+            root,
+            out,
+            _day(today),
+            pdf=not no_pdf,
+            jobs=jobs,
+            use_cache=not no_cache,
+            on_packet=progress.step,
+        )
     except ContractError as err:
         progress.close()
         _print_problems(err.problems)
@@ -254,7 +275,8 @@ def build_command(
     _say(
         f"Built {_plural(built.coalitions, 'coalition')} into {built.out}: "
         f"{_plural(built.files, 'file')}, {built.bytes / 1024:,.0f} KiB{packets}, "
-        f"{_plural(built.advisories, 'advisory')}, in {seconds:.2f} s."
+        f"{_plural(built.advisories, 'advisory')}, in {seconds:.2f} s"
+        + (f" ({built.cached} from the cache)." if built.cached else ".")
     )
 
 

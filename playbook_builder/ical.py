@@ -2,18 +2,19 @@
 
 Everything is an all-day event (the files say on which day, not at what hour), check-ins
 are one recurring event, and every identifier and stamp comes from the data and the
-build's `today`, so the same inputs give the same bytes.
+build's `today`, so the same inputs give the same bytes. Each coalition's events are
+serialised once and reused in the calendar of every coalition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, vRecur
 
-from playbook_builder import schedule
-from playbook_builder.model import CoalitionFile
+from playbook_builder.model import Coalition
+from playbook_builder.schedule import Event as Dated
 
 _FREQ: dict[str, dict[str, str | int]] = {
     "weekly": {"FREQ": "WEEKLY"},
@@ -21,56 +22,68 @@ _FREQ: dict[str, dict[str, str | int]] = {
     "monthly": {"FREQ": "MONTHLY"},
     "quarterly": {"FREQ": "MONTHLY", "INTERVAL": 3},
 }
+_END = b"END:VCALENDAR\r\n"
 
 
-def calendar(items: Sequence[CoalitionFile], title: str, today: date, host: str) -> bytes:
-    """One calendar holding the dates of all `items`."""
+def calendar(title: str, event_blocks: Iterable[bytes]) -> bytes:
+    """A calendar holding already serialised events."""
     cal = Calendar()
     cal.add("prodid", "-//playbook//coalition playbook//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", title)
+    shell: bytes = cal.to_ical()
+    assert shell.endswith(_END)
+    return shell[: -len(_END)] + b"".join(event_blocks) + _END
+
+
+def events(slug: str, c: Coalition, dated: Sequence[Dated], today: date, host: str) -> bytes:
+    """One coalition's dated events as serialised VEVENTs."""
     stamp = datetime(today.year, today.month, today.day, tzinfo=UTC)
-    for item in items:
-        for event in _events(item, stamp, host):
-            cal.add_component(event)
-    data: bytes = cal.to_ical()
-    return data
-
-
-def _events(item: CoalitionFile, stamp: datetime, host: str) -> list[Event]:
-    c = item.coalition
-    found: list[Event] = []
+    out: list[bytes] = []
 
     def add(uid: str, day: date, summary: str, description: str) -> Event:
         event = Event()
-        event.add("uid", f"{item.slug}-{uid}@{host}")
+        event.add("uid", f"{slug}-{uid}@{host}")
         event.add("dtstamp", stamp)
         event.add("dtstart", day)
         event.add("dtend", day + timedelta(days=1))
         event.add("summary", f"{c.name}: {summary}")
         event.add("description", description)
         event.add("transp", "TRANSPARENT")
-        found.append(event)
         return event
 
-    if c.window is not None:
-        add("window", c.window.date, c.window.event, "The window that makes now the time.")
-    if c.launch is not None and c.launch.date is not None:
-        add("launch", c.launch.date, "launch", c.launch.first_win or "The first joint action.")
-    questions = c.review.questions if c.review else ()
-    for number, day in enumerate(schedule.review_dates(c), start=1):
-        add(f"review-{day.isoformat()}", day, f"review {number}", "\n".join(questions))
-    checkins = schedule.check_in_dates(c)
-    if checkins:
-        comm = c.communication
-        detail = f"{comm.minutes} minutes" + (f", {comm.channel}" if comm.channel else "")
-        event = add("check-in", checkins[0], f"{comm.cadence} check-in", detail)
-        rule: dict[str, str | int] = dict(_FREQ[comm.cadence])
-        rule["COUNT"] = len(checkins)
-        event.add("rrule", vRecur(rule))
-    sunset = schedule.sunset_date(c)
-    if sunset is not None:
-        renewal = c.exit.renewal if c.exit and c.exit.renewal else ""
-        add("sunset", sunset, "sunset unless renewed", renewal)
-    return found
+    questions = "\n".join(c.review.questions) if c.review else ""
+    check_ins = [e.day for e in dated if e.kind == "check-in"]
+    reviews = 0
+    for item in dated:
+        if item.kind == "window" and c.window is not None:
+            out.append(
+                add(
+                    "window", item.day, c.window.event, "The window that makes now the time."
+                ).to_ical()
+            )
+        elif item.kind == "launch":
+            first_win = c.launch.first_win if c.launch else None
+            out.append(
+                add("launch", item.day, "launch", first_win or "The first joint action.").to_ical()
+            )
+        elif item.kind == "review":
+            reviews += 1
+            out.append(
+                add(
+                    f"review-{item.day.isoformat()}", item.day, f"review {reviews}", questions
+                ).to_ical()
+            )
+        elif item.kind == "check-in" and item.day == check_ins[0]:
+            comm = c.communication
+            detail = f"{comm.minutes} minutes" + (f", {comm.channel}" if comm.channel else "")
+            event = add("check-in", item.day, f"{comm.cadence} check-in", detail)
+            rule: dict[str, str | int] = dict(_FREQ[comm.cadence])
+            rule["COUNT"] = len(check_ins)
+            event.add("rrule", vRecur(rule))
+            out.append(event.to_ical())
+        elif item.kind == "sunset":
+            renewal = c.exit.renewal if c.exit and c.exit.renewal else ""
+            out.append(add("sunset", item.day, "sunset unless renewed", renewal).to_ical())
+    return b"".join(out)

@@ -8,6 +8,7 @@ checked here on the plain values, so that one run reports them alongside type er
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ import yaml
 from dateutil.relativedelta import relativedelta
 from pydantic import ValidationError
 
+from playbook_builder import __version__
+from playbook_builder.cache import Cache, digest
 from playbook_builder.errors import ContractError, Problem
 from playbook_builder.model import (
     SLUG_PATTERN,
@@ -28,9 +31,10 @@ from playbook_builder.model import (
     Located,
     Review,
     SiteConfig,
+    json_ready,
     parse_fraction,
 )
-from playbook_builder.source import Parsed, field_path, parse, read_text
+from playbook_builder.source import MAX_FILE_BYTES, Parsed, field_path, parse, read_text
 from playbook_builder.validate import adapter, validate
 from playbook_builder.workspace import Workspace
 
@@ -51,31 +55,102 @@ class Loaded:
         return next((c for c in self.coalitions if c.slug == slug), None)
 
 
-def load_workspace(workspace: Workspace) -> Loaded:
+def load_workspace(workspace: Workspace, store: Cache | None = None) -> Loaded:
     """Every coalition of the workspace, validated; raises ContractError with all problems."""
-    loaded, problems = read_workspace(workspace)
+    loaded, problems = read_workspace(workspace, store)
     if problems or loaded is None:
         raise ContractError(problems)
     return loaded
 
 
-def read_workspace(workspace: Workspace) -> tuple[Loaded | None, list[Problem]]:
+def read_workspace(
+    workspace: Workspace, store: Cache | None = None
+) -> tuple[Loaded | None, list[Problem]]:
     """The valid part of the workspace, and every problem of the rest.
 
     The settings must be valid for anything to load; coalitions with problems are left out.
+    With a cache, a file whose text and settings are unchanged is not parsed again.
     """
     problems: list[Problem] = []
     config = load_config(workspace, problems)
+    settings = config or SiteConfig(title="-", organization="-")
     coalitions: list[CoalitionFile] = []
     for path in workspace.coalition_files():
-        loaded = load_coalition(
-            workspace, path, config or SiteConfig(title="-", organization="-"), problems
+        loaded = (
+            _cached_coalition(workspace, path, settings, store, problems)
+            if store is not None and config is not None
+            else load_coalition(workspace, path, settings, problems)
         )
         if loaded is not None:
             coalitions.append(loaded)
     problems.extend(_duplicate_names(coalitions))
     problems.sort()
     return (Loaded(config, tuple(coalitions)) if config else None), problems
+
+
+def _cached_coalition(
+    workspace: Workspace, path: Path, config: SiteConfig, store: Cache, problems: list[Problem]
+) -> CoalitionFile | None:
+    """A valid file as loaded before (same text, same settings), else loaded and stored."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig") if _inside(path, workspace.root) else None
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if text is None or path.stat().st_size > MAX_FILE_BYTES:
+        return load_coalition(workspace, path, config, problems)
+    key = digest(
+        [
+            "load",
+            __version__,
+            str(workspace.shown(path)),
+            text,
+            json.dumps(json_ready(config), sort_keys=True),
+        ]
+    )
+    entry = store.get(key)
+    if entry is not None:
+        restored = _restore(entry, path, workspace)
+        if restored is not None:
+            return restored
+    loaded = load_coalition(workspace, path, config, problems)
+    if loaded is not None:
+        store.put(key, {"coalition.json": _freeze(loaded)})
+    return loaded
+
+
+def _freeze(item: CoalitionFile) -> bytes:
+    payload = {
+        "slug": item.slug,
+        "path": item.path,
+        "source": item.source,
+        "coalition": json_ready(item.coalition),
+        "values": [[list(k), list(v)] for k, v in item.located.values.items()],
+        "keys": [[list(k), list(v)] for k, v in item.located.keys.items()],
+    }
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def _restore(entry: dict[str, bytes], path: Path, workspace: Workspace) -> CoalitionFile | None:
+    """A CoalitionFile from a cache entry; None for anything that does not fit exactly."""
+    try:
+        payload = json.loads(entry["coalition.json"])
+        coalition = adapter(Coalition).validate_python(payload["coalition"])
+        located = Located(
+            values={tuple(k): (int(v[0]), int(v[1])) for k, v in payload["values"]},
+            keys={tuple(k): (int(v[0]), int(v[1])) for k, v in payload["keys"]},
+        )
+        item = CoalitionFile(
+            slug=str(payload["slug"]),
+            path=str(payload["path"]),
+            coalition=coalition,
+            located=located,
+            source=str(payload["source"]),
+        )
+    except (KeyError, TypeError, ValueError, ValidationError):
+        return None
+    if item.slug != path.stem or item.path != str(workspace.shown(path)):
+        return None
+    return item
 
 
 def load_config(workspace: Workspace, problems: list[Problem]) -> SiteConfig | None:

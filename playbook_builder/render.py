@@ -7,6 +7,7 @@ autoescaping on and undefined names as errors; only this module marks HTML as sa
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -184,16 +185,25 @@ class CoalitionView:
     commitments: tuple[str, ...]
     revision: str = ""
     """Where the file stands in git ('3f9a2c1 (2026-10-01)'), else a digest of its text."""
+    ics_events: bytes = b""
+    """The coalition's dated events as serialised VEVENTs, for every calendar."""
     history: tuple[HistoryEntry, ...] = ()
     changes: Changes | None = None
     git: bool = False
 
 
 def coalition_view(
-    item: CoalitionFile, advisories: tuple[Advisory, ...], today: date, markdown: Markdown
+    item: CoalitionFile,
+    advisories: tuple[Advisory, ...],
+    today: date,
+    markdown: Markdown,
+    host: str = "playbook.invalid",
+    print_: Fingerprint | None = None,
+    *,
+    light: bool = False,
 ) -> CoalitionView:
     c = item.coalition
-    print_ = fingerprint(c)
+    print_ = print_ or fingerprint(c)
     grid = advise.matrix(c)
     latest = {s.partner: s for s in c.signatures}  # a later signature replaces an earlier one
     partners = []
@@ -303,12 +313,16 @@ def coalition_view(
         overdue=overdue,
         sunset=schedule.sunset_date(c),
         start=schedule.start_date(c),
-        check_ins=len(schedule.check_in_dates(c)),
+        check_ins=sum(1 for e in events if e.kind == "check-in"),
         steps=steps,
         steps_done=sum(1 for step in steps if step.done is not None),
         events=events,
-        matrix_svg=charts.matrix_chart(grid, THRESHOLDS, f"matrix-{item.slug}"),
-        timeline_svg=charts.timeline_chart(events, today, f"timeline-{item.slug}"),
+        matrix_svg=Markup("")
+        if light
+        else charts.matrix_chart(grid, THRESHOLDS, f"matrix-{item.slug}"),
+        timeline_svg=Markup("")
+        if light
+        else charts.timeline_chart(events, today, f"timeline-{item.slug}"),
         signed=all(v.signature_state == "current" for v in signing),
         stale=tuple(v.partner.name for v in signing if v.signature_state == "stale"),
         missing=tuple(v.partner.name for v in signing if v.signature_state == "missing"),
@@ -318,6 +332,17 @@ def coalition_view(
         ),
         model_why=why,
         commitments=commitments,
+        ics_events=b"" if light else ical.events(item.slug, c, events, today, host),
+    )
+
+
+def complete_view(view: CoalitionView, today: date, host: str) -> CoalitionView:
+    """The parts a light view leaves out: the two pictures and the calendar events."""
+    return dataclasses.replace(
+        view,
+        matrix_svg=charts.matrix_chart(view.grid, THRESHOLDS, f"matrix-{view.slug}"),
+        timeline_svg=charts.timeline_chart(view.events, today, f"timeline-{view.slug}"),
+        ics_events=ical.events(view.slug, view.c, view.events, today, host),
     )
 
 
@@ -342,7 +367,10 @@ class Renderer:
         self.template_dirs = tuple(template_dirs)
         self.config = config
         self.today = today
-        self.env = SandboxedEnvironment(
+        # the workspace's own templates are untrusted input: they run sandboxed; the
+        # built-in ones alone are ours and run in a plain (faster) environment
+        kind = SandboxedEnvironment if len(self.template_dirs) > 1 else Environment
+        self.env = kind(
             loader=FileSystemLoader([str(d) for d in template_dirs]),
             autoescape=True,
             undefined=StrictUndefined,
@@ -398,6 +426,20 @@ class Renderer:
         digest = hashlib.sha256()
         for name, data in self.packet_files().items():
             digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        return digest.hexdigest()
+
+    def site_templates_hash(self) -> str:
+        """SHA-256 over every template and asset the site pages are made from."""
+        digest = hashlib.sha256()
+        seen: set[str] = set()
+        for folder in self.template_dirs:
+            for path in sorted(folder.rglob("*")):
+                name = path.relative_to(folder).as_posix()
+                if path.is_file() and not name.startswith("packet/") and name not in seen:
+                    seen.add(name)
+                    digest.update(
+                        name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest()
+                    )
         return digest.hexdigest()
 
     def packet_html(self, view: CoalitionView, revision: str, templates_hash: str) -> str:
@@ -465,9 +507,7 @@ def coalition_pages(
         base + "history.html": renderer.page("history.html", "../../", v=view, **common),
         base + "changes.html": renderer.page("changes.html", "../../", v=view, **common),
         base + "coalition.json": _json(view),
-        base + "calendar.ics": ical.calendar(
-            [view.item], view.c.name, renderer.today, _host(renderer.config)
-        ),
+        base + "calendar.ics": ical.calendar(view.c.name, [view.ics_events]),
     }
 
 
@@ -514,9 +554,7 @@ def shared_pages(
         models=_present(v.c.model for v in views),
         **common,
     )
-    pages["calendar.ics"] = ical.calendar(
-        items, renderer.config.title, today, _host(renderer.config)
-    )
+    pages["calendar.ics"] = ical.calendar(renderer.config.title, (v.ics_events for v in views))
     pages["partners.html"] = renderer.page(
         "partners.html", "", organisations=_organisations(views), **common
     )
@@ -536,7 +574,8 @@ def _present(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(values)))
 
 
-def _host(config: SiteConfig) -> str:
+def host_of(config: SiteConfig) -> str:
+    """The host name in calendar identifiers."""
     return urlsplit(config.base_url).hostname or "playbook.invalid"
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -16,12 +17,22 @@ from playbook_builder.model import Cadence, Coalition
 HORIZON_YEARS = 3
 """How far ahead recurring dates are listed when there is no sunset."""
 
-CADENCE_STEP: dict[Cadence, relativedelta] = {
-    "weekly": relativedelta(weeks=1),
-    "biweekly": relativedelta(weeks=2),
-    "monthly": relativedelta(months=1),
-    "quarterly": relativedelta(months=3),
+CADENCE_STEP: dict[Cadence, tuple[int, int]] = {
+    "weekly": (7, 0),
+    "biweekly": (14, 0),
+    "monthly": (0, 1),
+    "quarterly": (0, 3),
 }
+"""(days, months) between check-ins."""
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the end of a shorter month."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
 
 EventKind = Literal["window", "launch", "effective", "review", "check-in", "sunset"]
 
@@ -79,13 +90,16 @@ def check_in_dates(coalition: Coalition, until: date | None = None) -> tuple[dat
     first = (coalition.launch.date if coalition.launch else None) or start_date(coalition)
     if first is None:
         return ()
-    step = CADENCE_STEP[coalition.communication.cadence]
+    days, months = CADENCE_STEP[coalition.communication.cadence]
     end = until or _horizon(coalition, first)
     dates = []
-    count = 0
-    while (current := first + step * count) <= end:
-        if count:  # the launch itself is not a check-in
-            dates.append(current)
+    count = 1  # the launch itself is not a check-in
+    while (
+        current := first + timedelta(days=days * count)
+        if days
+        else add_months(first, months * count)
+    ) <= end:
+        dates.append(current)
         count += 1
     return tuple(dates)
 

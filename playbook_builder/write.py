@@ -7,6 +7,7 @@ disappear.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -37,13 +38,17 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
     except OSError as err:
         raise PlaybookError(f"cannot write the output next to {out}: {err.strerror}") from err
     try:
+        folders: set[Path] = set()
         for name in sorted(files):
             relative = PurePosixPath(name)
             if relative.is_absolute() or ".." in relative.parts:
                 raise PlaybookError(f"refusing to write {name!r} outside the output folder")
             target = staging.joinpath(*relative.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(files[name])
+            if target.parent not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(target.parent)
+            if not _link_unchanged(out.joinpath(*relative.parts), target, files[name]):
+                target.write_bytes(files[name])
         staging.chmod(0o755)
         _swap(staging, out)
     except OSError as err:
@@ -52,6 +57,17 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:
+    """Hard-link the previous build's file when its bytes are exactly these (cheaper I/O)."""
+    try:
+        if old.is_symlink() or old.stat().st_size != len(data) or old.read_bytes() != data:
+            return False
+        os.link(old, target)
+    except OSError:
+        return False
+    return True
 
 
 def _swap(staging: Path, out: Path) -> None:

@@ -55,7 +55,7 @@ def events(slug: str, c: Coalition, dated: Sequence[Dated], today: date, host: s
 
     questions = "\n".join(c.review.questions) if c.review else ""
     check_ins = [e.day for e in dated if e.kind == "check-in"]
-    reviews = 0
+    review_days = [e.day for e in dated if e.kind == "review"]
     for item in dated:
         if item.kind == "window" and c.window is not None:
             out.append(
@@ -68,13 +68,16 @@ def events(slug: str, c: Coalition, dated: Sequence[Dated], today: date, host: s
             out.append(
                 add("launch", item.day, "launch", first_win or "The first joint action.").to_ical()
             )
-        elif item.kind == "review":
-            reviews += 1
-            out.append(
-                add(
-                    f"review-{item.day.isoformat()}", item.day, f"review {reviews}", questions
-                ).to_ical()
-            )
+        elif item.kind == "review" and item.day == review_days[0]:
+            # one recurring event for the whole review schedule, like the check-ins
+            event = add("review", item.day, "review", questions)
+            every = c.review.every_months if c.review else None
+            if every and len(review_days) > 1:
+                event.add(
+                    "rrule",
+                    vRecur({"FREQ": "MONTHLY", "INTERVAL": every, "COUNT": len(review_days)}),
+                )
+            out.append(event.to_ical())
         elif item.kind == "check-in" and item.day == check_ins[0]:
             comm = c.communication
             detail = f"{comm.minutes} minutes" + (f", {comm.channel}" if comm.channel else "")

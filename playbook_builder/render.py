@@ -613,7 +613,8 @@ def _json(view: CoalitionView) -> bytes:
         ],
     }
     payload = {"slug": view.slug, "coalition": json_ready(view.c), "derived": derived}
-    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
+    # compact: the C encoder is many times faster than the indenting one on large sites
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return (text + "\n").encode("utf-8")
 
 

@@ -1,0 +1,300 @@
+"""The speed benchmark: playbook against MkDocs, Hugo and bare WeasyPrint, in one run.
+
+    python -m bench.run [--sizes 10,100,1000] [--repeats 3]
+
+It installs its own tools first (MkDocs into .venv-bench from PyPI, Debian's hugo with
+apt-get when run as root; never as dependencies of playbook), generates N varied
+coalitions, times each scenario as a fresh `playbook` process, prints a table of
+medians and ratios, and writes it with the machine's description to
+docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.generate import generate
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_VENV = REPO / ".venv-bench"
+TODAY = "2026-11-25"
+WORDS = 1500
+
+
+def setup() -> tuple[Path | None, Path | None]:
+    """MkDocs in its own virtual environment and Hugo from Debian, when they can be had."""
+    mkdocs = BENCH_VENV / "bin" / "mkdocs"
+    if not mkdocs.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+        subprocess.run([str(BENCH_VENV / "bin" / "pip"), "install", "-q", "mkdocs"], check=False)
+    hugo = shutil.which("hugo")
+    if hugo is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "hugo"], check=False, capture_output=True
+        )
+        hugo = shutil.which("hugo")
+    return (mkdocs if mkdocs.exists() else None), (Path(hugo) if hugo else None)
+
+
+def timed(command: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    """Seconds, and the peak memory in KiB of the largest process the command ran."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before)
+
+
+def playbook(root: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "playbook_builder",
+        "-q",
+        "build",
+        "--root",
+        str(root),
+        "--today",
+        TODAY,
+        *extra,
+    ]
+
+
+def clean(root: Path) -> None:
+    shutil.rmtree(root / "site", ignore_errors=True)
+    shutil.rmtree(root / ".playbook-cache", ignore_errors=True)
+
+
+def markdown_pages(folder: Path, count: int) -> None:
+    """`count` Markdown pages of about WORDS words, made of the guide's own text."""
+    words = " ".join(
+        re.sub(r"[#*`|{}\[\]()-]", " ", p.read_text())
+        for p in sorted((REPO / "content").glob("*.md"))
+    ).split()
+    folder.mkdir(parents=True)
+    for index in range(count):
+        start = (index * 97) % max(1, len(words) - WORDS)
+        body = words[start : start + WORDS]
+        paragraphs = [" ".join(body[i : i + 120]) for i in range(0, len(body), 120)]
+        text = f"# Page {index}\n\n" + "\n\n".join(
+            (f"## Section {n}\n\n" if n % 3 == 0 else "") + para
+            for n, para in enumerate(paragraphs)
+        )
+        (folder / f"page-{index:05d}.md").write_text(text + "\n")
+
+
+def mkdocs_time(mkdocs: Path, count: int, base: Path) -> float:
+    project = base / f"mkdocs-{count}"
+    markdown_pages(project / "docs", count)
+    (project / "mkdocs.yml").write_text("site_name: Bench\n")
+    seconds, _ = timed([str(mkdocs), "build", "-q"], cwd=project)
+    return seconds
+
+
+def hugo_time(hugo: Path, count: int, base: Path) -> float:
+    project = base / f"hugo-{count}"
+    markdown_pages(project / "content" / "pages", count)
+    (project / "hugo.toml").write_text('baseURL = "/"\ntitle = "Bench"\n')
+    layouts = project / "layouts" / "_default"
+    layouts.mkdir(parents=True)
+    page = (
+        "<!doctype html><html><head><title>{{ .Title }}</title></head><body>"
+        "<nav>{{ range .Site.Menus.main }}{{ .Name }}{{ end }}</nav>{{ .Content }}</body></html>"
+    )
+    (layouts / "single.html").write_text(page)
+    (layouts / "list.html").write_text(
+        page.replace("{{ .Content }}", "{{ range .Pages }}{{ .Title }}{{ end }}")
+    )
+    seconds, _ = timed([str(hugo), "--quiet"], cwd=project)
+    return seconds
+
+
+def packet_ratio(root: Path, sample: int) -> tuple[float, float]:
+    """Median seconds per packet: playbook's pipeline, and bare WeasyPrint on the same HTML."""
+    code = f"""
+import statistics, time, weasyprint
+from pathlib import Path
+from playbook_builder import build
+ready = build.prepare(Path({str(root)!r}), None)
+ours, bare = [], []
+for view in ready.views[:{sample}]:
+    full = build.full_view(ready, view)
+    html = ready.renderer.packet_html(full, full.revision, ready.renderer.templates_hash())
+    t = time.perf_counter(); build.render_packet(ready, full); ours.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    weasyprint.HTML(string=html, base_url=Path({str(root)!r}).as_uri() + "/").write_pdf(
+        pdf_variant="pdf/a-3a", custom_metadata=True)
+    bare.append(time.perf_counter() - t)
+print(statistics.median(ours), statistics.median(bare))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    ours, bare = (float(x) for x in done.stdout.split())
+    return ours, bare
+
+
+@dataclass
+class Row:
+    name: str
+    values: dict[int, str] = field(default_factory=dict)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    mkdocs, hugo = setup()
+    rows: dict[str, Row] = {}
+    notes: list[str] = []
+
+    def put(name: str, size: int, value: str) -> None:
+        rows.setdefault(name, Row(name)).values[size] = value
+
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        for size in sizes:
+            root = base / f"ws-{size}"
+            paths = generate(root, size)
+            repeats = args.repeats if size < 1000 else max(1, args.repeats)
+            cold = []
+            for _ in range(repeats):
+                clean(root)
+                cold.append(timed(playbook(root, "--no-pdf"))[0])
+            html = statistics.median(cold)
+            put("cold build, HTML only (s)", size, f"{html:.2f}")
+            put("  per coalition (ms)", size, f"{1000 * html / size:.1f}")
+            clean(root)
+            packet_runs = 1 if size >= 1000 else repeats
+            with_packets, peaks = [], []
+            for _ in range(packet_runs):
+                clean(root)
+                seconds, peak = timed(playbook(root))
+                with_packets.append(seconds)
+                peaks.append(peak)
+            put("cold build with packets (s)", size, f"{statistics.median(with_packets):.1f}")
+            noop = [timed(playbook(root))[0] for _ in range(repeats)]
+            put("no-op rebuild with packets (s)", size, f"{statistics.median(noop):.2f}")
+            changed = []
+            for attempt in range(repeats):
+                path = paths[attempt]
+                path.write_text(path.read_text().replace("purpose: ", "purpose: Again, ", 1))
+                changed.append(timed(playbook(root))[0])
+            put(
+                "one coalition changed, with its packet (s)",
+                size,
+                f"{statistics.median(changed):.2f}",
+            )
+            put("peak memory, largest process (MiB)", size, f"{max(peaks) / 1024:.0f}")
+            load_code = (
+                f"import time; from pathlib import Path; from playbook_builder import load, "
+                f"workspace; t=time.perf_counter(); "
+                f"load.load_workspace(workspace.find(Path({str(root)!r}))); "
+                f"print(time.perf_counter()-t)"
+            )
+            loads = [
+                float(
+                    subprocess.run(
+                        [sys.executable, "-c", load_code],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
+                )
+                for _ in range(repeats)
+            ]
+            put("loading and validating (s)", size, f"{statistics.median(loads):.2f}")
+            if hugo is not None:
+                h = statistics.median(
+                    [hugo_time(hugo, size, base / f"h{i}") for i in range(repeats)]
+                )
+                put("Hugo, same number of pages (s)", size, f"{h:.2f}")
+                put("  playbook HTML / Hugo", size, f"{html / h:.2f}x")
+            if mkdocs is not None:
+                m_runs = 1 if size >= 1000 else repeats
+                m = statistics.median(
+                    [mkdocs_time(mkdocs, size, base / f"m{i}") for i in range(m_runs)]
+                )
+                put("MkDocs, same number of pages (s)", size, f"{m:.2f}")
+                put("  MkDocs per page / playbook per coalition", size, f"{m / html:.1f}x")
+        sample_root = base / "ws-packets"
+        generate(sample_root, 12)
+        ours, bare = packet_ratio(sample_root, 12)
+        notes.append(
+            f"Time per packet, median of 12: playbook {ours:.3f} s, bare WeasyPrint on "
+            f"the same HTML {bare:.3f} s: {ours / bare:.2f}x."
+        )
+        clean(sample_root)
+        one = timed(playbook(sample_root, "--jobs", "1"))[0]
+        clean(sample_root)
+        two = timed(playbook(sample_root, "--jobs", "2"))[0]
+        notes.append(
+            f"12 coalitions with packets, cold: --jobs 1 {one:.2f} s, --jobs 2 {two:.2f} s: "
+            f"{one / two:.2f}x speed-up on {os.cpu_count()} cores."
+        )
+    helps = [timed([sys.executable, "-m", "playbook_builder", "--help"])[0] for _ in range(10)]
+    notes.append(f"`playbook --help`: {statistics.median(helps):.3f} s (median of 10).")
+    report(rows, sizes, notes, mkdocs is not None, hugo is not None)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    except OSError:
+        memory = 0
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory} GiB, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def report(
+    rows: dict[str, Row], sizes: list[int], notes: list[str], mkdocs: bool, hugo: bool
+) -> None:
+    head = "| scenario | " + " | ".join(f"N = {s}" for s in sizes) + " |"
+    rule = "|---|" + "---|" * len(sizes)
+    lines = [head, rule]
+    for row in rows.values():
+        lines.append(f"| {row.name} | " + " | ".join(row.values.get(s, "") for s in sizes) + " |")
+    table = "\n".join(lines)
+    sys.stdout.write(table + "\n\n" + "\n".join(notes) + "\n")
+    missing = [name for name, ok in (("MkDocs", mkdocs), ("Hugo", hugo)) if not ok]
+    text = f"""# Performance
+
+Measured by `python -m bench.run` on {machine()}, on {time.strftime("%Y-%m-%d")}.
+Every figure is a fresh `playbook` process (start-up included) on N generated, varied
+coalitions; medians of the repeats, except single runs where noted in the closing note
+of the issue. Hugo and MkDocs build the same number of Markdown pages of about {WORDS}
+words each, in the same run.{" Not measured here: " + ", ".join(missing) + "." if missing else ""}
+
+{table}
+
+{chr(10).join("- " + n for n in notes)}
+"""
+    (REPO / "docs").mkdir(exist_ok=True)
+    (REPO / "docs" / "performance.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""The build cache: each kind of input changes exactly the outputs that depend on it, a
+cached build is byte for byte a clean build, and a corrupt or foreign cache is ignored."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from playbook_builder import build
+from tests.conftest import REPO
+
+TODAY = "2026-11-25"
+SLUGS = ("dignity-in-detention", "fair-trade-pact", "housing-for-health")
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def _build(root: Path, out: Path, *, pdf: bool = False, cache: bool = True) -> build.Built:
+    import datetime
+
+    day = datetime.date.fromisoformat(TODAY)
+    return build.build(root, out, day, pdf=pdf, use_cache=cache, jobs=2)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    root.mkdir()
+    shutil.copy(REPO / "playbook.yaml", root / "playbook.yaml")
+    shutil.copytree(REPO / "coalitions", root / "coalitions")
+    return root
+
+
+def _coalition_pages(slug: str) -> set[str]:
+    names = (
+        "index.html",
+        "mou.html",
+        "history.html",
+        "changes.html",
+        "coalition.json",
+        "calendar.ics",
+    )
+    return {f"coalitions/{slug}/{name}" for name in names}
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text() if path.is_file() else ""
+    assert old in text or not old, old
+    path.write_text(text.replace(old, new, 1) if old else new)
+
+
+def _template(root: Path, name: str, old: str, new: str) -> None:
+    target = root / "templates" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        shutil.copy(REPO / "templates" / name, target)
+    _edit(target, old, new)
+
+
+def _content(root: Path, name: str, old: str, new: str) -> None:
+    target = root / "content" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        shutil.copy(REPO / "content" / name, target)
+    _edit(target, old, new)
+
+
+Change = Callable[[Path], None]
+CHANGES: list[tuple[str, Change, Callable[[set[str]], set[str]]]] = [
+    (
+        "coalition file",
+        lambda root: _edit(
+            root / "coalitions/fair-trade-pact.yaml", "cadence: weekly", "cadence: biweekly"
+        ),
+        # its own pages but history.html, both calendars, and the upcoming check-ins
+        lambda every: (
+            (_coalition_pages("fair-trade-pact") - {"coalitions/fair-trade-pact/history.html"})
+            | {"calendar.ics", "reviews.html"}
+        ),
+    ),
+    (
+        "coalition file, outside the agreement",
+        lambda root: _edit(
+            root / "coalitions/fair-trade-pact.yaml",
+            "exploratory-meeting: {done: 2026-11-02}",
+            "exploratory-meeting: {done: 2026-11-03}",
+        ),
+        lambda every: {
+            "coalitions/fair-trade-pact/index.html",
+            "coalitions/fair-trade-pact/coalition.json",
+        },
+    ),
+    (
+        "template",
+        lambda root: _template(
+            root,
+            "mou.html",
+            "Memorandum of understanding",
+            "Memorandum of understanding (working copy)",
+        ),
+        lambda every: {f"coalitions/{slug}/mou.html" for slug in SLUGS},
+    ),
+    (
+        "content file",
+        lambda root: _content(root, "faq.md", "A clear purpose.", "A clear, shared purpose."),
+        lambda every: {"guide/faq.html", "assets/search-index.js"},
+    ),
+    (
+        "setting",
+        lambda root: _edit(
+            root / "playbook.yaml", "Riverbend Community Foundation", "Riverbend Foundation"
+        ),
+        lambda every: {name for name in every if name.endswith(".html")},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"), [c[1:] for c in CHANGES], ids=[c[0] for c in CHANGES]
+)
+def test_a_change_rebuilds_exactly_what_depends_on_it(
+    workspace: Path, tmp_path: Path, change: Change, expected: Callable[[set[str]], set[str]]
+) -> None:
+    out = tmp_path / "site"
+    _build(workspace, out)
+    before = _outputs(out)
+    again = _build(workspace, out)
+    assert again.cached == 3
+    assert _outputs(out) == before  # a no-op rebuild changes nothing
+    change(workspace)
+    _build(workspace, out)
+    after = _outputs(out)
+    changed = {name for name in after if before.get(name) != after[name]}
+    assert changed == expected(set(after))
+    clean = tmp_path / "clean"
+    _build(workspace, clean, cache=False)
+    assert _outputs(clean) == after  # cached == clean, byte for byte
+
+
+def test_cached_packets_equal_clean_packets(workspace: Path, tmp_path: Path) -> None:
+    first = _build(workspace, tmp_path / "a", pdf=True)
+    assert first.cached == 0
+    _edit(workspace / "coalitions/fair-trade-pact.yaml", "cadence: weekly", "cadence: biweekly")
+    second = _build(workspace, tmp_path / "a", pdf=True)
+    assert second.cached == 2  # only the edited coalition rendered again
+    assert second.pages == first.pages
+    _build(workspace, tmp_path / "b", pdf=True, cache=False)
+    assert _outputs(tmp_path / "a") == _outputs(tmp_path / "b")
+
+
+def test_a_corrupt_or_foreign_cache_is_ignored(workspace: Path, tmp_path: Path) -> None:
+    _build(workspace, tmp_path / "a")
+    entries = sorted(p for p in (workspace / ".playbook-cache").rglob("*") if p.is_file())
+    assert entries
+    for index, entry in enumerate(entries):
+        data = bytearray(entry.read_bytes())
+        if index % 3 == 0:
+            data = data[: len(data) // 2]  # truncated
+        elif index % 3 == 1:
+            data[len(data) // 2] ^= 0xFF  # altered
+        else:
+            entry.rename(entries[0].parent / ("ff" + entry.name[2:]))  # stored under a foreign key
+            continue
+        entry.write_bytes(bytes(data))
+    rebuilt = _build(workspace, tmp_path / "a")
+    assert rebuilt.cached == 0
+    _build(workspace, tmp_path / "b", cache=False)
+    assert _outputs(tmp_path / "a") == _outputs(tmp_path / "b")
+
+
+def test_cached_loading_equals_fresh_loading(workspace: Path) -> None:
+    from playbook_builder import load
+    from playbook_builder import workspace as ws
+    from playbook_builder.cache import Cache
+
+    found = ws.find(workspace)
+    store = Cache(workspace / ".playbook-cache")
+    first = load.load_workspace(found, store)
+    again = load.load_workspace(found, store)
+    assert store.hits == 3
+    assert again == first == load.load_workspace(found)

@@ -302,6 +302,18 @@ def build(
     ready = prepare(found.root, today, light=True, store=store)
     target = out if out is not None else ready.found.root / "site"
     write.check_target(target, ready.found.root)
+    with write.locked(target):
+        return _build_locked(ready, store, target, pdf, jobs, on_packet)
+
+
+def _build_locked(
+    ready: Prepared,
+    store: Cache,
+    target: Path,
+    pdf: bool,
+    jobs: int | None,
+    on_packet: Callable[[int, int, str], None] | None,
+) -> Built:
     notices: list[str] = []
     if ready.past.shallow:
         notices.append(f"warning: {history.SHALLOW_ADVICE}")

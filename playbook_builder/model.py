@@ -55,7 +55,17 @@ def _parse_date(value: object) -> datetime.date:
     raise PydanticCustomError("date", "a date as YYYY-MM-DD")
 
 
-Text = Annotated[str, Strict(), Field(min_length=1)]
+MAX_TEXT = 2_000
+"""Characters in one text field (a clause's Markdown may have MAX_CLAUSE)."""
+MAX_CLAUSE = 20_000
+MAX_ITEMS = 50
+"""Items in a list of texts (deal-breakers, responsibilities, questions...)."""
+MAX_PARTNERS = 100
+"""Partners, roles, overrides, clauses and signatures in one coalition."""
+
+Text = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_TEXT)]
+LongText = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_CLAUSE)]
+Texts = Annotated[tuple[Text, ...], Field(max_length=MAX_ITEMS)]
 Slug = Annotated[str, Strict(), Field(pattern=SLUG_PATTERN)]
 Date = Annotated[
     datetime.date,
@@ -154,7 +164,7 @@ class Constraints:
 
     minimum_agreement: Text | None = None
     """The least the partners must agree on for the alliance to work."""
-    deal_breakers: tuple[Text, ...] = ()
+    deal_breakers: Texts = ()
     """Positions that would rule a partner out."""
 
 
@@ -229,7 +239,7 @@ class Partner:
     """What the partner wants, from the exploratory meeting."""
     offers: Text | None = None
     """What the partner can offer, from the exploratory meeting."""
-    non_negotiables: tuple[Text, ...] = ()
+    non_negotiables: Texts = ()
     """What the partner will not give up."""
     commitment: Commitment | None = None
     """Staff time and money the partner puts in."""
@@ -248,7 +258,7 @@ class Role:
     """e.g. Coordinator, Fiscal agent."""
     partner: Slug
     """The id of the partner that holds it."""
-    responsibilities: tuple[Text, ...] = ()
+    responsibilities: Texts = ()
     """What the role does."""
 
 
@@ -274,11 +284,11 @@ class DecisionRule:
     """majority, supermajority, executive-committee or consensus."""
     threshold: Ratio | None = None
     """For a supermajority: the share of votes needed, more than 1/2 and at most 1."""
-    committee: tuple[Slug, ...] = ()
+    committee: Annotated[tuple[Slug, ...], Field(max_length=MAX_PARTNERS)] = ()
     """Partner ids on the executive committee."""
     quorum: Ratio | None = None
     """The share of partners that must take part for a decision to count, in (0, 1]."""
-    overrides: tuple[Override, ...] = ()
+    overrides: Annotated[tuple[Override, ...], Field(max_length=MAX_PARTNERS)] = ()
     """Other rules for decisions with other stakes."""
 
 
@@ -317,7 +327,7 @@ class Review:
     """The first review; defaults to three months after launch."""
     every_months: Months | None = None
     """Reviews after the first, every so many months."""
-    questions: tuple[Text, ...] = ()
+    questions: Texts = ()
     """What each review asks."""
 
 
@@ -369,7 +379,7 @@ class Clause:
 
     title: Text
     """The clause heading."""
-    text: Text
+    text: LongText
     """The clause, in Markdown."""
 
 
@@ -380,7 +390,7 @@ class Mou:
 
     effective: Date | None = None
     """When the MOU takes effect."""
-    clauses: tuple[Clause, ...] = ()
+    clauses: Annotated[tuple[Clause, ...], Field(max_length=MAX_PARTNERS)] = ()
     """Extra clauses, in the order they are printed."""
 
 
@@ -416,7 +426,7 @@ class Coalition:
     """Why an uncommon alliance now."""
     model: AllianceModel
     """The chosen alliance model."""
-    partners: tuple[Partner, ...]
+    partners: Annotated[tuple[Partner, ...], Field(max_length=MAX_PARTNERS)]
     """The organisations, at least two, in the order they are listed everywhere."""
     decision_rule: DecisionRule
     """How the coalition decides."""
@@ -434,7 +444,7 @@ class Coalition:
     """The screening criteria written down before recruiting."""
     messaging: Messaging | None = None
     """One joint message, or each partner to its own audience on a shared timetable."""
-    roles: tuple[Role, ...] = ()
+    roles: Annotated[tuple[Role, ...], Field(max_length=MAX_PARTNERS)] = ()
     """Named jobs, each held by a partner."""
     launch: Launch | None = None
     """The first visible joint action."""
@@ -448,7 +458,7 @@ class Coalition:
     """Progress along the six implementation steps."""
     mou: Mou | None = None
     """Extra MOU terms: effective date and clauses."""
-    signatures: tuple[Signature, ...] = ()
+    signatures: Annotated[tuple[Signature, ...], Field(max_length=5 * MAX_PARTNERS)] = ()
     """Recorded signatures of the MOU."""
 
     def partner(self, partner_id: str) -> Partner | None:

@@ -151,8 +151,9 @@ currency: USD
 """
 
 GITIGNORE_TEXT = """\
-# built by `playbook build`
+# built by `playbook build`, with its lock and what a killed build may leave
 site/
+.site.*
 # caches
 .playbook-cache/
 __pycache__/

@@ -90,6 +90,14 @@ def _translate(model: type, error: ErrorDetails, parsed: Parsed, shown: PurePosi
         found = describe(parsed.nodes.get(loc))
         # our own validators already say what they accept
         allowed = error["msg"] if kind in ("fraction", "date") else describe_type(expected)
+        ctx = error.get("ctx") or {}
+        if kind == "too_long":
+            found = f"{ctx.get('actual_length')} items"
+            allowed = f"at most {ctx.get('max_length')} items (a documented limit)"
+        elif kind == "string_too_long":
+            size = len(str(getattr(parsed.nodes.get(loc), "value", "")))
+            found = f"text of {size:,} characters"
+            allowed = f"at most {ctx.get('max_length'):,} characters (a documented limit)"
     if kind == "literal_error":
         options = typing.get_args(_unwrap(expected))
         raw = parsed.nodes.get(loc)

@@ -1,16 +1,21 @@
 """A finished build -> the output folder, all or nothing; the only module that writes it.
 
-Files go to a fresh folder beside the output, which then replaces the old one, so a build
-that fails leaves the previous site exactly as it was, and pages of deleted coalitions
-disappear.
+Files go to a fresh folder beside the output, which then trades places with the old one
+in a single atomic rename, so a build that fails, or is killed at any instant, leaves
+the previous site exactly as it was, and pages of deleted coalitions disappear. One
+build at a time holds the output's lock; the next one clears what a killed build left.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from playbook_builder.errors import PlaybookError
@@ -26,6 +31,52 @@ def check_target(out: Path, root: Path) -> None:
                 f"{out} cannot be the output folder: building there would replace "
                 f"{folder}; choose a folder of its own, such as {root / 'site'}"
             )
+    if out.exists() and not out.is_dir():
+        raise PlaybookError(f"{out} cannot be the output folder: it is a file")
+
+
+@contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold the output folder's lock for a whole build; a second build is refused.
+
+    The lock also makes it safe to clear what a killed build left beside the output.
+    """
+    out = out.resolve()
+    lock = out.parent / f".{out.name}.lock"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise PlaybookError(_cannot_write(out, err)) from err
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(handle, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise PlaybookError(
+                f"another playbook build (process {holder}) is writing {out}; "
+                "nothing was written: wait for it to finish, then build again"
+            ) from None
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+        _recover(out)
+        yield
+    finally:
+        os.close(handle)
+
+
+def _recover(out: Path) -> None:
+    """Put back the previous site if a build died mid-swap; delete its leftovers."""
+    retired = sorted(out.parent.glob(f".{out.name}.old-*"))
+    if retired and not out.exists():
+        retired.pop().rename(out)
+    for leftover in [*retired, *out.parent.glob(f".{out.name}.new-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _cannot_write(out: Path, err: OSError) -> str:
+    where = f" ({err.filename})" if err.filename else ""
+    return f"cannot write the output folder {out}: {err.strerror or err}{where}"
 
 
 def write_site(files: Mapping[str, bytes], out: Path) -> None:
@@ -36,7 +87,7 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
     except OSError as err:
-        raise PlaybookError(f"cannot write the output next to {out}: {err.strerror}") from err
+        raise PlaybookError(_cannot_write(out, err)) from err
     try:
         folders: set[Path] = set()
         for name in sorted(files):
@@ -53,7 +104,7 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
         _swap(staging, out)
     except OSError as err:
         shutil.rmtree(staging, ignore_errors=True)
-        raise PlaybookError(f"cannot write {out}: {err.strerror or err}") from err
+        raise PlaybookError(_cannot_write(out, err)) from err
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -71,11 +122,17 @@ def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:
 
 
 def _swap(staging: Path, out: Path) -> None:
+    """Put `staging` where `out` is; at no instant is there no complete site at `out`."""
     if not out.exists():
         staging.rename(out)
         return
     if not out.is_dir():
         raise PlaybookError(f"{out} exists and is not a folder")
+    if _exchange(staging, out):
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the previous site
+        return
+    # Without an atomic exchange there is a moment with no `out`; a killed build is
+    # repaired by the next one (see _recover), which finds the previous site retired.
     retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
     retired.rmdir()
     out.rename(retired)
@@ -85,3 +142,21 @@ def _swap(staging: Path, out: Path) -> None:
         retired.rename(out)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+_renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2); False where that is not available."""
+    if _renameat2 is None:
+        return False
+    status = _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if status == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), str(b))

@@ -225,7 +225,7 @@ def test_a_failed_build_leaves_the_site_untouched(built: Path, sample: Path, run
     assert "partners[0].scores.trust: found 9" in result.stdout
     assert "nothing was written" in result.stderr
     assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == before
-    assert not [p for p in sample.iterdir() if p.name.startswith(".site")]
+    assert [p.name for p in sample.iterdir() if p.name.startswith(".site")] == [".site.lock"]
 
 
 def test_pages_of_deleted_coalitions_disappear(built: Path, sample: Path, run: Run) -> None:

@@ -75,6 +75,9 @@ def _recover(out: Path) -> None:
 
 
 def _cannot_write(out: Path, err: OSError) -> str:
+    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        return f"cannot write the output folder {out}: {blocker} is a file, not a folder"
     where = f" ({err.filename})" if err.filename else ""
     return f"cannot write the output folder {out}: {err.strerror or err}{where}"
 

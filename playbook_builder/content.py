@@ -24,6 +24,7 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.attrs import attrs_block_plugin
 
 from playbook_builder.errors import PlaybookError
+from playbook_builder.workspace import check_fenced
 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _LOCAL_MD = re.compile(r"^(?![a-z][a-z0-9+.-]*:|/|#)([^#?]*?)\.md(#.*)?$", re.I)
@@ -54,6 +55,17 @@ class GuidePage:
     """The file it came from."""
 
 
+_SCHEME = re.compile(r"^\s*([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+_USER_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+
+
+def _safe_user_link(url: str) -> bool:
+    """A link in a coalition file may lead to a web page, an address or an anchor; no
+    `data:` (markdown-it lets data: images through), `javascript:`, `file:` or others."""
+    match = _SCHEME.match(url)
+    return match is None or match.group(1).lower() in _USER_SCHEMES
+
+
 class Markdown:
     """The two Markdown renderers: guidance (ours) and user text (coalition files)."""
 
@@ -65,6 +77,7 @@ class Markdown:
             .use(attrs_block_plugin)
         )
         self.user_md = MarkdownIt("js-default").disable("image")
+        self.user_md.validateLink = _safe_user_link  # type: ignore[method-assign]
 
     def guide(self, text: str) -> tuple[str, tuple[Section, ...]]:
         """Guidance Markdown -> HTML, with `.md` links pointing at the built pages."""
@@ -124,7 +137,9 @@ def load_guide(
     chosen: dict[str, Path] = {}
     for folder in folders:
         for path in sorted(folder.glob("*.md")):
-            chosen.setdefault(path.stem, path)
+            if path.stem not in chosen:
+                check_fenced(path, folder)
+                chosen[path.stem] = path
     env = SandboxedEnvironment(
         undefined=StrictUndefined,
         autoescape=False,  # the output is Markdown, rendered with raw HTML off

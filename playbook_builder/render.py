@@ -12,7 +12,7 @@ import difflib
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
@@ -38,6 +38,7 @@ from playbook_builder.model import (
     SiteConfig,
     json_ready,
 )
+from playbook_builder.workspace import check_fenced, read_fenced
 
 MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June", "July",
@@ -360,6 +361,19 @@ def _partner_name(c: Coalition, partner_id: str) -> str:
 # --- the renderer ---------------------------------------------------------------------------
 
 
+class _FencedLoader(FileSystemLoader):
+    """Templates from the layered folders, never through a link that leads outside."""
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        path = Path(filename)
+        folder = next(Path(d) for d in self.searchpath if path.is_relative_to(d))
+        check_fenced(path, folder)
+        return source, filename, uptodate
+
+
 class Renderer:
     """The Jinja environment over the layered template folders, and the page writers."""
 
@@ -371,7 +385,7 @@ class Renderer:
         # built-in ones alone are ours and run in a plain (faster) environment
         kind = SandboxedEnvironment if len(self.template_dirs) > 1 else Environment
         self.env = kind(
-            loader=FileSystemLoader([str(d) for d in template_dirs]),
+            loader=_FencedLoader([str(d) for d in template_dirs]),
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -407,6 +421,7 @@ class Renderer:
         for folder in self.template_dirs:
             candidate = folder / name
             if candidate.is_file():
+                check_fenced(candidate, folder)
                 return candidate
         raise PlaybookError(f"template {name} is missing")
 
@@ -438,7 +453,7 @@ class Renderer:
                 if path.is_file() and not name.startswith("packet/") and name not in seen:
                     seen.add(name)
                     digest.update(
-                        name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest()
+                        name.encode() + b"\0" + hashlib.sha256(read_fenced(path, folder)).digest()
                     )
         return digest.hexdigest()
 
@@ -467,7 +482,7 @@ class Renderer:
             for path in sorted(base.rglob("*")):
                 name = "assets/" + path.relative_to(base).as_posix()
                 if path.is_file() and name not in found:
-                    found[name] = path.read_bytes()
+                    found[name] = read_fenced(path, folder)
         return found
 
 

@@ -130,8 +130,16 @@ def parse(text: str, shown: PurePosixPath) -> tuple[Parsed | None, list[Problem]
         ]
     except yaml.YAMLError as err:
         line, column = _reader_position(text, err)
+        character = getattr(err, "character", None)  # a code point, or a byte
+        found = (
+            f"the control character U+{character:04X}"
+            if isinstance(character, int)
+            else "unreadable YAML ({})".format(" ".join(str(err).split()))
+        )
         return None, [
-            Problem(shown, line, column, "(yaml)", f"unreadable YAML ({err})", "plain UTF-8 text")
+            Problem(
+                shown, line, column, "(yaml)", found, "printable UTF-8 text (delete the character)"
+            )
         ]
     if root is None:
         return None, [

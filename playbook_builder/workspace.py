@@ -20,6 +20,25 @@ def builtin_dir(kind: str) -> Path:
     raise WorkspaceError(f"the built-in {kind}/ folder is missing from the installation")
 
 
+def read_fenced(path: Path, folder: Path) -> bytes:
+    """The bytes of `path`, a file found in `folder` (a workspace's or the built-in
+    `templates` or `content`), refused when it is a link that leads out of the folder's
+    parent: a file committed to git as a symlink must not publish the machine's files."""
+    check_fenced(path, folder)
+    return path.read_bytes()
+
+
+def check_fenced(path: Path, folder: Path) -> None:
+    """Raise WorkspaceError when `path` resolves outside the parent of `folder`."""
+    fence = folder.parent.resolve()
+    target = path.resolve()
+    if not target.is_relative_to(fence):
+        raise WorkspaceError(
+            f"{path}: found a link to {target}, outside {fence}; allowed only files inside "
+            "the workspace (replace the link with a copy of the file)"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Workspace:
     """A folder holding playbook.yaml and coalitions/*.yaml."""

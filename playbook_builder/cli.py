@@ -734,10 +734,13 @@ def score(root: Path | None, today: datetime.datetime | None, slug: str) -> None
     averages = [sum(r.scores[i] for r in grid.rows) / len(grid.rows) for i in range(len(CRITERIA))]
     mean_total = sum(r.total for r in grid.rows) / len(grid.rows)
     click.echo("average".ljust(width) + "".join(f"{v:7.1f}" for v in [*averages, mean_total]))
-    click.echo(
-        f"lowest total {grid.lowest.total} ({grid.lowest.partner.name}); "
-        f"highest {grid.highest.total} ({grid.highest.partner.name})"
-    )
+    if grid.lowest.total == grid.highest.total:
+        click.echo(f"every partner totals {grid.lowest.total}")
+    else:
+        click.echo(
+            f"lowest total {grid.lowest.total} ({grid.lowest.partner.name}); "
+            f"highest {grid.highest.total} ({grid.highest.partner.name})"
+        )
     click.echo()
     style = "yellow" if rec.mismatch else "green"
     click.secho(f"Recommended model: {rec.model}", bold=True, fg=style)

@@ -553,3 +553,9 @@ def test_score_prints_the_matrix(sample: Path, run: Run) -> None:
     assert "lowest total 13 (Northside Tenants Union); highest 21 (Riverside Health System)" in (
         lines
     )
+
+
+def test_score_says_so_when_every_partner_totals_the_same(sample: Path, run: Run) -> None:
+    result = run("score", "--root", sample, "dignity-in-detention", "--today", "2026-11-25")
+    assert "every partner totals 17" in result.stdout.splitlines()
+    assert "lowest total" not in result.stdout

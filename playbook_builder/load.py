@@ -75,10 +75,12 @@ def read_workspace(
     config = load_config(workspace, problems)
     settings = config or SiteConfig(title="-", organization="-")
     coalitions: list[CoalitionFile] = []
+    cached = store is not None and store.folder is not None and config is not None
+    settings_json = json.dumps(json_ready(settings), sort_keys=True)
     for path in workspace.coalition_files():
         loaded = (
-            _cached_coalition(workspace, path, settings, store, problems)
-            if store is not None and config is not None
+            _cached_coalition(workspace, path, settings, settings_json, store, problems)
+            if cached and store is not None
             else load_coalition(workspace, path, settings, problems)
         )
         if loaded is not None:
@@ -89,7 +91,12 @@ def read_workspace(
 
 
 def _cached_coalition(
-    workspace: Workspace, path: Path, config: SiteConfig, store: Cache, problems: list[Problem]
+    workspace: Workspace,
+    path: Path,
+    config: SiteConfig,
+    config_json: str,
+    store: Cache,
+    problems: list[Problem],
 ) -> CoalitionFile | None:
     """A valid file as loaded before (same text, same settings), else loaded and stored."""
     try:
@@ -104,7 +111,7 @@ def _cached_coalition(
             __version__,
             str(workspace.shown(path)),
             text,
-            json.dumps(json_ready(config), sort_keys=True),
+            config_json,
         ]
     )
     entry = store.get(key)

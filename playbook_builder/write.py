@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
@@ -82,10 +83,22 @@ def _cannot_write(out: Path, err: OSError) -> str:
     return f"cannot write the output folder {out}: {err.strerror or err}{where}"
 
 
-def write_site(files: Mapping[str, bytes], out: Path) -> None:
-    """Write every file into a new folder, then swap it in place of `out`."""
+def write_site(files: Mapping[str, bytes], out: Path) -> bool:
+    """Write every file into a new folder, then swap it in place of `out`.
+
+    Returns False, writing nothing, when `out` already holds exactly these files as the
+    previous build left them (same contents, and no file touched, added or removed since).
+    """
     out = out.resolve()
     parent = out.parent
+    state = parent / f".{out.name}.state"
+    contents = _contents_digest(files)
+    try:
+        unchanged = state.read_text() == f"{contents}\n{_tree_digest(out)}\n"
+    except OSError:
+        unchanged = False
+    if unchanged:
+        return False
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
@@ -105,12 +118,36 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
                 target.write_bytes(files[name])
         staging.chmod(0o755)
         _swap(staging, out)
+        state.write_text(f"{contents}\n{_tree_digest(out)}\n")
     except OSError as err:
         shutil.rmtree(staging, ignore_errors=True)
         raise PlaybookError(_cannot_write(out, err)) from err
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return True
+
+
+def _contents_digest(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+def _tree_digest(out: Path) -> str:
+    """What the files under `out` are on disk: names, sizes, change times and inodes."""
+    digest = hashlib.sha256()
+    for folder, subfolders, names in os.walk(out):
+        subfolders.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)  # noqa: PTH118 - strings are faster here
+            info = os.lstat(path)
+            stamp = (
+                f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}\n"
+            )
+            digest.update(stamp.encode(errors="surrogateescape"))
+    return digest.hexdigest()
 
 
 def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:

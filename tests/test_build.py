@@ -225,7 +225,23 @@ def test_a_failed_build_leaves_the_site_untouched(built: Path, sample: Path, run
     assert "partners[0].scores.trust: found 9" in result.stdout
     assert "nothing was written" in result.stderr
     assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == before
-    assert [p.name for p in sample.iterdir() if p.name.startswith(".site")] == [".site.lock"]
+    leftovers = sorted(p.name for p in sample.iterdir() if p.name.startswith(".site"))
+    assert leftovers == [".site.lock", ".site.state"]
+
+
+def test_a_rebuild_with_nothing_new_leaves_the_site_alone(
+    built: Path, sample: Path, run: Run
+) -> None:
+    inodes = {p: p.stat().st_ino for p in built.rglob("*") if p.is_file()}
+    assert run("build", "--root", sample, "--today", TODAY, "--no-pdf").exit_code == 0
+    assert {p: p.stat().st_ino for p in built.rglob("*") if p.is_file()} == inodes
+    # ...but a hand edit, a stray file or a deleted page is put right by the next build
+    clean = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+    (built / "index.html").write_text("edited by hand")
+    (built / "stray.html").write_text("not ours")
+    (built / "partners.html").unlink()
+    assert run("build", "--root", sample, "--today", TODAY, "--no-pdf").exit_code == 0
+    assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == clean
 
 
 def test_pages_of_deleted_coalitions_disappear(built: Path, sample: Path, run: Run) -> None:

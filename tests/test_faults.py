@@ -63,8 +63,8 @@ def test_a_build_killed_at_any_instant_leaves_a_whole_site(sample: Path) -> None
         # killed before the swap: the previous site, whole; after it: the new one, whole
         assert after in (before, new), f"round {round_}: a mixed or partial site"
         outcomes["previous" if after == before and before != new else "new"] += 1
-        leftovers = [p.name for p in sample.iterdir() if p.name.startswith(".site")]
-        assert leftovers == [".site.lock"]
+        leftovers = sorted(p.name for p in sample.iterdir() if p.name.startswith(".site"))
+        assert leftovers == [".site.lock", ".site.state"]
     assert outcomes["previous"] > 0, outcomes  # the kills did land mid-build
 
 
@@ -133,4 +133,7 @@ def test_the_next_build_repairs_what_a_killed_swap_left(sample: Path, run: Run) 
     result = run("build", "--root", sample, "--today", TODAY, "--no-pdf")
     assert result.exit_code == 1  # this build fails too, yet the previous site is back
     assert _snapshot(sample / "site") == before
-    assert sorted(p.name for p in sample.iterdir() if p.name.startswith(".site")) == [".site.lock"]
+    assert sorted(p.name for p in sample.iterdir() if p.name.startswith(".site")) == [
+        ".site.lock",
+        ".site.state",
+    ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,28 @@ def run() -> Run:
 def minimal() -> str:
     """The smallest valid coalition file."""
     return (DATA / "minimal.yaml").read_text()
+
+
+class Counting(http.server.BaseHTTPRequestHandler):
+    """Answers every GET and remembers its path: nothing should ever ask."""
+
+    hits: list[str] = []  # noqa: RUF012 - shared with the test through the class
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"body::after { content: 'FETCHED-FROM-NETWORK'; }")
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """The address of a listener on 127.0.0.1 that counts requests in Counting.hits."""
+    Counting.hits = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()

@@ -26,6 +26,16 @@ YAMLISH = st.text(
 EXAMPLES = 1000 if os.environ.get("CI") else 200
 
 
+def bounded(examples: int) -> settings:
+    """Hypothesis settings for a fuzz test: no deadline, the same examples on every CI run."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=bool(os.environ.get("CI")),
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
 @st.composite
 def corrupted(draw: st.DrawFn) -> str:
     """A sample file with a few random edits: deletions, insertions, moved lines."""
@@ -60,12 +70,7 @@ def fuzz_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=bool(os.environ.get("CI")),
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@bounded(EXAMPLES)
 @given(text=corrupted())
 def test_corrupted_files_give_located_errors_or_load(fuzz_root: Path, text: str) -> None:
     path = fuzz_root / "coalitions" / "fuzzed.yaml"
@@ -229,12 +234,7 @@ def build_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 OUTCOMES: dict[str, int] = {"built": 0, "refused": 0}
 
 
-@settings(
-    max_examples=BUILDS,
-    deadline=None,
-    derandomize=bool(os.environ.get("CI")),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@bounded(BUILDS)
 @given(data=coalitions())
 def test_generated_coalitions_build_or_give_located_errors(
     build_root: Path, data: dict[str, object]
@@ -250,12 +250,7 @@ def test_fuzzing_reached_both_outcomes() -> None:
     assert OUTCOMES["refused"] >= 1
 
 
-@settings(
-    max_examples=PACKETS,
-    deadline=None,
-    derandomize=bool(os.environ.get("CI")),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@bounded(PACKETS)
 @given(data=coalitions())
 def test_generated_coalitions_print_or_give_located_errors(
     build_root: Path, data: dict[str, object]

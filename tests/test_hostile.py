@@ -27,7 +27,7 @@ from playwright.sync_api import Dialog, Page, Request, sync_playwright
 from pypdf import PdfReader
 
 from playbook_builder.cli import cli
-from tests.conftest import REPO, Run, minimal
+from tests.conftest import REPO, Counting, Run, minimal
 from tests.sitecheck import parse
 from tests.test_browser import CHROMIUM_ARGS, QuietHandler, _chromium
 
@@ -169,10 +169,10 @@ def test_the_packet_prints_the_payload_as_text(poisoned: tuple[Path, dict[int, s
 def served(poisoned: tuple[Path, dict[int, str]]) -> Iterator[str]:
     root, _ = poisoned
     handler = functools.partial(QuietHandler, directory=str(root / "site"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
 
 
 def test_no_payload_runs_in_chromium(poisoned: tuple[Path, dict[int, str]], served: str) -> None:
@@ -215,23 +215,8 @@ def test_no_payload_runs_in_chromium(poisoned: tuple[Path, dict[int, str]], serv
 # --- Markdown links and images in a clause ----------------------------------------------
 
 
-class _Counting(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []  # noqa: RUF012 - read by the test through the class
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        self.send_response(404)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
-def test_links_and_images_in_markdown_are_inert(empty: Path, run: Run) -> None:
-    _Counting.hits = []
-    listener = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
-    threading.Thread(target=listener.serve_forever, daemon=True).start()
-    net = f"http://127.0.0.1:{listener.server_address[1]}"
+def test_links_and_images_in_markdown_are_inert(empty: Path, run: Run, server: str) -> None:
+    net = server
     clause = "\n".join(
         [
             "[a](javascript:alert(1)) [b](JaVaScRiPt:alert(2)) [c](vbscript:msgbox(3))",
@@ -270,8 +255,7 @@ def test_links_and_images_in_markdown_are_inert(empty: Path, run: Run) -> None:
         tab.goto((empty / "site/coalitions/m/mou.html").as_uri())
         tab.wait_for_load_state("networkidle")
         browser.close()
-    listener.shutdown()
-    assert _Counting.hits == []
+    assert Counting.hits == []
 
 
 # --- refused input ------------------------------------------------------------------------

@@ -3,14 +3,11 @@ determinism, refused resources, and `playbook verify`."""
 
 from __future__ import annotations
 
-import http.server
 import io
 import re
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,7 @@ from pypdf import PdfReader
 
 from playbook_builder.cli import cli
 from playbook_builder.fingerprint import fingerprint
-from tests.conftest import REPO, Run
+from tests.conftest import REPO, Counting, Run
 
 TODAY = "2026-11-25"
 SECTIONS = (
@@ -273,28 +270,6 @@ def test_names_in_every_script(tmp_path: Path) -> None:
         assert name in text
 
 
-class _Counting(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []  # noqa: RUF012 - shared with the test through the class
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"body::after { content: 'FETCHED-FROM-NETWORK'; }")
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    _Counting.hits = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
 def test_outside_resources_are_never_read(tmp_path: Path, server: str) -> None:
     root = _workspace(tmp_path / "ws")
     outside = tmp_path / "outside"
@@ -327,7 +302,7 @@ def test_outside_resources_are_never_read(tmp_path: Path, server: str) -> None:
     )
     (root / "templates" / "packet" / "packet.html").write_text(packet)
     stderr = _build(root)
-    assert _Counting.hits == []
+    assert Counting.hits == []
     text = " ".join(
         _pages(PdfReader(root / "site/coalitions/fair-trade-pact/fair-trade-pact-mou.pdf"))
     )

@@ -7,13 +7,11 @@ there (content/criteria.md), so nothing the advisor decides is hidden in code.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from fractions import Fraction
 from typing import Protocol
 
 from dateutil.relativedelta import relativedelta
@@ -25,11 +23,10 @@ from playbook_builder.model import (
     AllianceModel,
     Coalition,
     CoalitionFile,
-    Override,
     Partner,
-    RuleKind,
 )
 from playbook_builder.schedule import review_dates, sunset_date
+from playbook_builder.terms import explain, share_of, signed_terms
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,97 +166,14 @@ def _article(word: str) -> str:
 # --- the decision rule as arithmetic -----------------------------------------------------
 
 
-def majority_of(count: int) -> int:
-    """Votes for a majority: more than half."""
-    return count // 2 + 1
-
-
-def share_of(count: int, share: Fraction) -> int:
-    """Votes for at least `share` of `count`."""
-    return max(1, math.ceil(share * count))
-
-
 def voting_partners(coalition: Coalition) -> tuple[Partner, ...]:
     """Partners who take part in decisions."""
     return tuple(p for p in coalition.partners if p.status in ACTIVE_MEMBERS)
 
 
-def votes_needed(
-    kind: RuleKind, threshold: Fraction | None, present: int, committee: int
-) -> tuple[int, int]:
-    """(votes needed, out of) for a decision of this kind with `present` partners."""
-    if kind == "majority":
-        return majority_of(present), present
-    if kind == "supermajority":
-        return share_of(present, threshold or Fraction(2, 3)), present
-    if kind == "executive-committee":
-        return majority_of(committee), committee
-    return present, present
-
-
-def _fraction_words(value: Fraction) -> str:
-    names = {
-        Fraction(1): "all",
-        Fraction(1, 2): "one half",
-        Fraction(2, 3): "two thirds",
-        Fraction(3, 4): "three quarters",
-        Fraction(3, 5): "three fifths",
-        Fraction(4, 5): "four fifths",
-        Fraction(1, 3): "one third",
-    }
-    return names.get(value, f"{value.numerator}/{value.denominator}")
-
-
-def describe_rule(kind: RuleKind, threshold: Fraction | None) -> str:
-    """A rule in words: 'a majority of partners present'."""
-    if kind == "majority":
-        return "a majority of the partners taking part"
-    if kind == "supermajority":
-        return f"{_fraction_words(threshold or Fraction(2, 3))} of the partners taking part"
-    if kind == "executive-committee":
-        return "a majority of the executive committee"
-    return "the consent of every partner taking part (consensus)"
-
-
 def explain_rule(coalition: Coalition) -> tuple[str, ...]:
-    """The decision rule in plain words, with worked numbers for this coalition."""
-    rule = coalition.decision_rule
-    voters = len(voting_partners(coalition))
-    committee = len(rule.committee)
-    lines = []
-    quorum_count = share_of(voters, rule.quorum) if rule.quorum is not None else voters
-    if rule.quorum is not None:
-        lines.append(
-            f"Quorum is {_fraction_words(rule.quorum)} of the voting partners: with {voters}, "
-            f"at least {quorum_count} must take part for a decision to count."
-        )
-    else:
-        lines.append(
-            f"No quorum is set, so a decision counts however few of the {voters} voting "
-            f"partners take part."
-        )
-    needed, out_of = votes_needed(rule.default, rule.threshold, voters, committee)
-    text = (
-        f"By default a proposal passes with {describe_rule(rule.default, rule.threshold)}: "
-        f"{needed} of {out_of}"
-    )
-    if rule.default != "executive-committee" and quorum_count < voters:
-        low, _ = votes_needed(rule.default, rule.threshold, quorum_count, committee)
-        text += f" when all take part, {low} of {quorum_count} at quorum"
-    lines.append(text + ".")
-    if committee:
-        members = ", ".join(_partner_name(coalition, pid) for pid in rule.committee)
-        lines.append(f"The executive committee is {members}.")
-    lines.extend(_explain_override(o, voters, committee) for o in rule.overrides)
-    return tuple(lines)
-
-
-def _explain_override(override: Override, voters: int, committee: int) -> str:
-    needed, out_of = votes_needed(override.rule, override.threshold, voters, committee)
-    return (
-        f"{override.decisions.rstrip('.')}: {describe_rule(override.rule, override.threshold)}, "
-        f"{needed} of {out_of}."
-    )
+    """The decision rule in plain words, with worked numbers for today's voting partners."""
+    return explain(signed_terms(coalition).rule, len(voting_partners(coalition)))
 
 
 def _partner_name(coalition: Coalition, partner_id: str) -> str:

@@ -24,6 +24,7 @@ from playbook_builder.errors import PlaybookError, Problem
 from playbook_builder.fingerprint import Fingerprint, fingerprint
 from playbook_builder.load import Loaded
 from playbook_builder.model import Coalition, CoalitionFile, json_ready
+from playbook_builder.terms import signed_terms
 
 if TYPE_CHECKING:  # WeasyPrint loads only when a packet is rendered
     from playbook_builder import pdf as pdf_module
@@ -266,9 +267,9 @@ def _changes(ready: Prepared, view: render.CoalitionView, facts: Facts) -> rende
     )
     if base_item is None:
         return plain("base-missing")
-    base_view = render.coalition_view(base_item, (), ready.today, ready.markdown, light=True)
     html, inserted, deleted = render.redline(
-        render.mou_text(ready.renderer, base_view), render.mou_text(ready.renderer, view)
+        render.mou_text(ready.renderer, signed_terms(base_item.coalition)),
+        render.mou_text(ready.renderer, view.terms),
     )
     return render.Changes(
         state="changed",
@@ -698,8 +699,7 @@ def mou_diff(root: Path | None, slug: str, rev_a: str | None, rev_b: str | None)
 
     def text_at(revision: str | None) -> tuple[str, list[str]]:
         if revision is None:
-            view = next(v for v in ready.views if v.slug == slug)
-            return "working tree", render.mou_text(ready.renderer, view)
+            return "working tree", render.mou_text(ready.renderer, signed_terms(item.coalition))
         full = history.resolve(ready.past, revision)
         if full is None:
             raise PlaybookError(f"git does not know the revision {revision!r}")
@@ -716,8 +716,8 @@ def mou_diff(root: Path | None, slug: str, rev_a: str | None, rev_b: str | None)
             raise PlaybookError(
                 f"{path} at {revision} does not load: " + "; ".join(str(p) for p in problems[:3])
             )
-        view = render.coalition_view(old, (), ready.today, ready.markdown)
-        return f"{revision} ({full[:7]})", render.mou_text(ready.renderer, view)
+        terms = signed_terms(old.coalition)
+        return f"{revision} ({full[:7]})", render.mou_text(ready.renderer, terms)
 
     before_label, before = text_at(rev_a or "HEAD")
     after_label, after = text_at(rev_b)

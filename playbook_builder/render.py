@@ -38,6 +38,7 @@ from playbook_builder.model import (
     SiteConfig,
     json_ready,
 )
+from playbook_builder.terms import SCHEME, Party, SignedTerms, signed_terms
 from playbook_builder.workspace import check_fenced, read_fenced
 
 MONTH_NAMES = (
@@ -92,6 +93,8 @@ SignatureState = Literal["current", "stale", "missing", "withdrawn"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PartnerView:
     partner: Partner
+    party: Party
+    """The partner as the MOU names it (what signature blocks print)."""
     total: int
     success: str
     commitment: str
@@ -156,7 +159,10 @@ class CoalitionView:
     item: CoalitionFile
     c: Coalition
     slug: str
+    terms: SignedTerms
+    """What the MOU prints, and all it prints."""
     print_: Fingerprint
+    """The fingerprint of `terms`."""
     grid: Matrix
     rec: Recommendation
     rule_lines: tuple[str, ...]
@@ -181,7 +187,6 @@ class CoalitionView:
     """Every partner that must sign has a current signature."""
     stale: tuple[str, ...]
     missing: tuple[str, ...]
-    clauses: tuple[tuple[str, Markup], ...]
     model_why: str
     commitments: tuple[str, ...]
     revision: str = ""
@@ -204,11 +209,12 @@ def coalition_view(
     light: bool = False,
 ) -> CoalitionView:
     c = item.coalition
-    print_ = print_ or fingerprint(c)
+    terms = signed_terms(c)
+    print_ = print_ or fingerprint(terms)
     grid = advise.matrix(c)
     latest = {s.partner: s for s in c.signatures}  # a later signature replaces an earlier one
     partners = []
-    for row in grid.rows:
+    for row, party in zip(grid.rows, terms.parties, strict=True):
         p = row.partner
         signature = latest.get(p.id)
         state: SignatureState
@@ -230,6 +236,7 @@ def coalition_view(
         partners.append(
             PartnerView(
                 partner=p,
+                party=party,
                 total=row.total,
                 success=c.success.get(p.id, ""),
                 commitment=", ".join(pieces) or "no commitment recorded",
@@ -265,15 +272,6 @@ def coalition_view(
         for index, name in enumerate(STEPS, start=1)
     )
     events = schedule.events(c)
-    rule = c.decision_rule
-    summary = f"Passes with {advise.describe_rule(rule.default, rule.threshold)}"
-    if rule.quorum is not None:
-        summary += f", quorum {fraction_text(rule.quorum)}"
-    for override in rule.overrides:
-        summary += (
-            f"; {override.decisions[0].lower()}{override.decisions[1:].rstrip('.')} need "
-            f"{advise.describe_rule(override.rule, override.threshold)}"
-        )
     totals: dict[str, float] = defaultdict(float)
     hours = 0
     for p in c.partners:
@@ -297,11 +295,12 @@ def coalition_view(
         item=item,
         c=c,
         slug=item.slug,
+        terms=terms,
         print_=print_,
         grid=grid,
         rec=advise.recommend(c),
         rule_lines=advise.explain_rule(c),
-        rule_summary=summary + ".",
+        rule_summary=terms.rule_summary,
         advisories=advisories,
         mou_advisories=tuple(a for a in advisories if a.mou),
         partners=tuple(partners),
@@ -327,10 +326,6 @@ def coalition_view(
         signed=all(v.signature_state == "current" for v in signing),
         stale=tuple(v.partner.name for v in signing if v.signature_state == "stale"),
         missing=tuple(v.partner.name for v in signing if v.signature_state == "missing"),
-        clauses=tuple(
-            (clause.title, Markup(markdown.user(clause.text)))
-            for clause in (c.mou.clauses if c.mou else ())
-        ),
         model_why=why,
         commitments=commitments,
         ics_events=b"" if light else ical.events(item.slug, c, events, today, host),
@@ -399,6 +394,18 @@ class Renderer:
         self.env.globals["thresholds"] = THRESHOLDS
         self.env.globals["model_for"] = advise.supported_model
         self.env.globals["model_summary"] = MODEL_SUMMARIES.__getitem__
+        self.env.globals["entity_kind"] = ENTITY_KINDS.__getitem__
+        markdown = Markdown()
+        self.env.filters["clause_markdown"] = lambda text: Markup(markdown.user(text))
+
+    def agreement(self, terms: SignedTerms) -> Markup:
+        """The MOU text, laid out from the signed terms alone (`_mou.html` sees only `t`)."""
+        try:
+            html = self.env.get_template("_mou.html").render(t=terms)
+        except TemplateError as err:
+            line = getattr(err, "lineno", None)
+            raise PlaybookError(f"template _mou.html{f':{line}' if line else ''}: {err}") from err
+        return Markup(html)
 
     def page(self, template: str, root: str, **context: Any) -> bytes:
         """One HTML page; `root` is the relative way back to the site's top."""
@@ -464,6 +471,9 @@ class Renderer:
             "packet/packet.html",
             "",
             v=view,
+            t=view.terms,
+            agreement=self.agreement(view.terms),
+            scheme=SCHEME,
             revision=revision,
             templates_hash=templates_hash,
             fonts_url=fonts.as_uri() + "/",
@@ -518,7 +528,14 @@ def coalition_pages(
         base + "index.html": renderer.page(
             "coalition.html", "../../", v=view, packet=packet, **common
         ),
-        base + "mou.html": renderer.page("mou.html", "../../", v=view, packet=packet, **common),
+        base + "mou.html": renderer.page(
+            "mou.html",
+            "../../",
+            v=view,
+            agreement=renderer.agreement(view.terms),
+            packet=packet,
+            **common,
+        ),
         base + "history.html": renderer.page("history.html", "../../", v=view, **common),
         base + "changes.html": renderer.page("changes.html", "../../", v=view, **common),
         base + "coalition.json": _json(view),
@@ -766,9 +783,9 @@ class _TextBlocks(HTMLParser):
         self.current.append(data)
 
 
-def mou_text(renderer: Renderer, view: CoalitionView) -> list[str]:
+def mou_text(renderer: Renderer, terms: SignedTerms) -> list[str]:
     """The MOU's words, a line per paragraph, list item or table row."""
-    html = renderer.page("_mou.html", "", v=view).decode("utf-8")
+    html = str(renderer.agreement(terms))
     parser = _TextBlocks()
     parser.feed(html)
     parser.close()

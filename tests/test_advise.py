@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from playbook_builder import advise, build
+from playbook_builder import advise, build, terms
 from playbook_builder.advise import ADVISORIES, THRESHOLDS, Thresholds
 from playbook_builder.fingerprint import fingerprint
 from playbook_builder.model import Coalition, RuleKind
@@ -482,7 +482,7 @@ def test_votes_needed(
     committee: int,
     expected: tuple[int, int],
 ) -> None:
-    assert advise.votes_needed(kind, threshold, present, committee) == expected
+    assert terms.votes_needed(kind, threshold, present, committee) == expected
 
 
 def test_rule_explained_with_worked_numbers(sample: Path) -> None:

@@ -114,7 +114,7 @@ def test_coalition_page_has_every_section(built: Path) -> None:
         "90 days",
         "Any partner may call an all-partner meeting",
         "5 of 6 steps done",
-        "signed an earlier version (b71e09a4): must re-sign",
+        "signed an earlier version (a5ec56b1): must re-sign",
     ):
         assert expected in words, expected
     links = page.links

@@ -138,7 +138,7 @@ def test_metadata_and_provenance(packets: Path) -> None:
     assert meta["/CreationDate"] == "D:20261125"
     source = (REPO / "coalitions" / "housing-for-health.yaml").read_text()
     assert reader.attachments["housing-for-health.yaml"] == [source.encode()]
-    assert meta["/playbookfingerprint"].startswith("5d4640cf")
+    assert meta["/playbookfingerprint"].startswith("697d55d7")
     assert len(meta["/playbooktemplates"]) == 64
     assert meta["/playbookrevision"].startswith("source file coalitions/housing-for-health.yaml")
     catalog = reader.trailer["/Root"].get_object()

@@ -275,12 +275,13 @@ def normalise_markdown(source: str) -> str:
         if token.type != "paragraph_open" or token.level != 0 or token.map is None:
             continue
         start, end = token.map
-        joined = [str(lines[start]).strip()]
+        joined = [str(lines[start]).lstrip()]
         for line in lines[start + 1 : end]:
             if _HARD_BREAK.search(joined[-1]):
-                joined.append(str(line).strip())
+                joined.append(str(line).lstrip())
             else:
-                joined[-1] = f"{joined[-1]} {str(line).strip()}"
+                joined[-1] = f"{joined[-1]} {str(line).lstrip()}"
+        joined[-1] = joined[-1].rstrip(" ")  # a break at a paragraph's end breaks nothing
         lines[start:end] = ["\n".join(joined)] + [None] * (end - start - 1)
     kept = "\n".join(line for line in lines if line is not None)
     return re.sub(r"\n{3,}", "\n\n", kept).strip("\n")

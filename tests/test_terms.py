@@ -141,7 +141,7 @@ SOURCES = [DATA / "example-coalition.yaml", *sorted((REPO / "coalitions").glob("
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_the_fingerprint_changes_exactly_when_the_mou_text_does(source: Path) -> None:
     tally = _explore(source.read_text(encoding="utf-8"))
-    print(
+    print(  # noqa: T201 - the counts, for the record (pytest -s)
         f"{source.stem}: {tally.leaves} leaves, {tally.mutated} mutated, "
         f"{tally.text_changed} MOU text changes, {tally.print_changed} fingerprint changes"
     )
@@ -170,7 +170,8 @@ def test_formatting_and_rewrapping_never_change_the_fingerprint() -> None:
     clause = data["mou"]["clauses"][0]
     clause["text"] = clause["text"].replace(" ", "\n", 2) + "\n\n\n"
     again = _load(yaml.safe_dump(data, sort_keys=True, width=30))
-    assert again is not None and base is not None
+    assert again is not None
+    assert base is not None
     assert fingerprint(again) == fingerprint(base)
 
 

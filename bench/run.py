@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.generate import generate
+from playbook_builder import cache
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_VENV = REPO / ".venv-bench"
@@ -78,7 +79,7 @@ def playbook(root: Path, *extra: str) -> list[str]:
 
 def clean(root: Path) -> None:
     shutil.rmtree(root / "site", ignore_errors=True)
-    shutil.rmtree(root / ".playbook-cache", ignore_errors=True)
+    shutil.rmtree(cache.location(root), ignore_errors=True)
 
 
 def markdown_pages(folder: Path, count: int) -> None:

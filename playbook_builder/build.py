@@ -299,7 +299,7 @@ def build(
     unless the whole build succeeds.
     """
     found = workspace.find(root)
-    store = Cache(found.root / CACHE_FOLDER if use_cache else None)
+    store = Cache.for_workspace(found.root) if use_cache else Cache(None)
     ready = prepare(found.root, today, light=True, store=store)
     target = out if out is not None else ready.found.root / "site"
     write.check_target(target, ready.found.root)
@@ -392,7 +392,6 @@ def _build_locked(
     )
 
 
-CACHE_FOLDER = ".playbook-cache"
 _ICS = ".ics-events"
 _PAGES = ".packet-pages"
 
@@ -557,81 +556,6 @@ def _subsetting_notice() -> list[str]:
         "warning: HarfBuzz font subsetting is missing (Debian package libharfbuzz-subset0); "
         "packets are slower to write and fall back to fontTools"
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    """How a printed packet compares with the workspace today."""
-
-    slug: str
-    printed: str
-    """The fingerprint printed on the packet."""
-    current: str | None
-    """The workspace's fingerprint for the same coalition (None: no such coalition now)."""
-    templates_match: bool
-    source_match: bool
-    """Whether the coalition file is byte for byte the one embedded in the packet."""
-    rebuilt_identical: bool
-    """Whether rebuilding from the embedded source and today's templates gives the same PDF."""
-    changed_terms: tuple[str, ...]
-    """Agreement fields that differ between the packet and the workspace."""
-
-    @property
-    def matches(self) -> bool:
-        return self.printed == self.current and self.templates_match
-
-
-def verify(packet: Path, root: Path | None) -> Verification:
-    """Compare a packet with the workspace; raises PlaybookError if it is not a packet."""
-    import io
-
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    from playbook_builder import fingerprint as fp
-
-    try:
-        reader = PdfReader(io.BytesIO(packet.read_bytes()))
-        info: dict[str, object] = dict(reader.metadata or {})
-        attachments = dict(reader.attachments)
-    except (OSError, PdfReadError, ValueError) as err:
-        raise PlaybookError(f"{packet}: cannot read it as a PDF ({err})") from err
-    slug = str(info.get("/playbookcoalition", ""))
-    printed = str(info.get("/playbookfingerprint", ""))
-    day = str(info.get("/playbooktoday", ""))
-    embedded = attachments.get(f"{slug}.yaml")
-    if not slug or not printed or not embedded:
-        raise PlaybookError(f"{packet}: not a playbook MOU packet (no embedded coalition file)")
-    text = embedded[0].decode("utf-8")
-    ready = prepare(root, datetime.date.fromisoformat(day) if day else None)
-    problems: list[Problem] = []
-    shown = workspace.Workspace(ready.found.root).shown(ready.found.root / "coalitions")
-    item = load.coalition_from_text(
-        text, slug, shown / f"{slug}.yaml", ready.loaded.config, problems
-    )
-    if item is None:
-        raise PlaybookError(f"{packet}: the embedded coalition file no longer loads")
-    now = ready.loaded.coalition(slug)
-    current = fp.fingerprint(now.coalition).full if now else None
-    changed: tuple[str, ...] = ()
-    if now is not None:
-        before, after = fp.terms(item.coalition), fp.terms(now.coalition)
-        changed = tuple(key for key in sorted(before) if before[key] != after.get(key))
-    recorded_templates = str(info.get("/playbooktemplates", ""))
-    others = [c for c in ready.loaded.coalitions if c.slug != slug]
-    advisories = advise.advise_all([*others, item], ready.today)[slug]
-    view = render.coalition_view(item, advisories, ready.today, ready.markdown)
-    view = dataclasses.replace(view, revision=str(info.get("/playbookrevision", "")))
-    rebuilt = render_packet(ready, view).pdf
-    return Verification(
-        slug=slug,
-        printed=printed,
-        current=current,
-        templates_match=recorded_templates == ready.renderer.templates_hash(),
-        source_match=now is not None and now.source == item.source,
-        rebuilt_identical=rebuilt == packet.read_bytes(),
-        changed_terms=changed,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,22 +1,54 @@
 """The build cache: finished outputs stored under the hash of everything they depend on.
 
-An entry is a plain container, never pickle: a magic line, its own key, the files
-(name and bytes, with their lengths), and a SHA-256 of all of it. An entry that is
-truncated, altered, from another version or stored under another key is ignored and
-rebuilt, so a corrupt or foreign cache can cost time, never correctness.
+A cache may cost time, never correctness. It lives outside the workspace, in the user's
+cache folder (one folder per workspace), so nothing committed, copied or downloaded into
+a workspace is ever read as a cache entry. Each entry is a plain container, never pickle
+(a magic line, its own key, the files with their lengths), sealed with an HMAC under a
+secret key that this machine's builds keep beside the cache and nowhere else: an entry
+that is truncated, altered, planted, copied from another machine or stored under another
+key fails the seal and is rebuilt. Nothing is written or deleted through a symbolic link.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-MAGIC = b"playbook-cache 1\n"
-FOLDER = ".playbook-cache"
+from playbook_builder.errors import PlaybookError
+
+MAGIC = b"playbook-cache 2\n"
+KEY_BYTES = 32
+
+
+def location(root: Path) -> Path:
+    """The cache folder of the workspace at `root`: in the user's cache folder.
+
+    `PLAYBOOK_CACHE_DIR` moves the whole cache (each workspace keeps a folder of its own).
+    """
+    from platformdirs import user_cache_path
+
+    base = os.environ.get("PLAYBOOK_CACHE_DIR") or user_cache_path("playbook", appauthor=False)
+    name = hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:24]
+    return Path(base) / "workspaces" / name
+
+
+def refuse_links(path: Path, stop: Path | None = None) -> None:
+    """Raise if `path`, or a folder above it up to `stop`, is a symbolic link."""
+    for candidate in (path, *path.parents):
+        if stop is not None and candidate == stop:
+            return
+        if candidate.is_symlink():
+            raise PlaybookError(
+                f"refusing to write through the symbolic link {candidate}: playbook never "
+                f"writes or deletes through a link; remove it, or build elsewhere"
+            )
+        if stop is None:
+            return
 
 
 def digest(parts: Iterable[bytes | str]) -> str:
@@ -30,17 +62,36 @@ def digest(parts: Iterable[bytes | str]) -> str:
 
 
 class Cache:
-    """Entries under `folder`, or nothing at all when `folder` is None."""
+    """Entries under `folder`, sealed with `secret`; nothing at all when `folder` is None."""
 
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(self, folder: Path | None, secret: bytes = b"") -> None:
+        if folder is not None and len(secret) < KEY_BYTES:
+            raise ValueError("a cache needs a secret key of 32 bytes")
         self.folder = folder
+        self.secret = secret
         self.used: set[str] = set()
         self.hits = 0
         self.misses = 0
 
+    @classmethod
+    def for_workspace(cls, root: Path) -> Cache:
+        """The workspace's cache in the user's cache folder, with this machine's key.
+
+        Raises PlaybookError when that folder or its key is reached through a link.
+        """
+        folder = location(root)
+        base = folder.parent.parent
+        refuse_links(folder, stop=base.parent)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            secret = _secret(base / "key")
+        except OSError:
+            return cls(None)  # a cache that cannot be kept is simply not used
+        return cls(folder, secret)
+
     def _path(self, key: str) -> Path:
         assert self.folder is not None
-        return self.folder / "v1" / key[:2] / key[2:]
+        return self.folder / "v2" / key[:2] / key[2:]
 
     def get(self, key: str) -> dict[str, bytes] | None:
         """The files stored under `key`, if a sound entry is there."""
@@ -52,7 +103,7 @@ class Cache:
         except OSError:
             self.misses += 1
             return None
-        files = _decode(data, key)
+        files = _decode(data, key, self.secret)
         if files is None:
             self.misses += 1
         else:
@@ -65,42 +116,67 @@ class Cache:
         if self.folder is None:
             return
         path = self._path(key)
+        if path.parent.is_symlink():
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".new-")
             with os.fdopen(handle, "wb") as stream:
-                stream.write(_encode(files, key))
+                stream.write(_encode(files, key, self.secret))
             Path(temporary).replace(path)
         except OSError:
             return
 
     def prune(self) -> None:
         """Delete entries this build did not use, so the cache does not grow forever."""
-        if self.folder is None or not (self.folder / "v1").is_dir():
+        entries = None if self.folder is None else self.folder / "v2"
+        if entries is None or entries.is_symlink() or not entries.is_dir():
             return
-        for bucket in (self.folder / "v1").iterdir():
-            if not bucket.is_dir():
+        for bucket in entries.iterdir():
+            if bucket.is_symlink() or not bucket.is_dir():
                 continue
             for entry in bucket.iterdir():
                 if bucket.name + entry.name not in self.used:
-                    entry.unlink(missing_ok=True)
+                    entry.unlink(missing_ok=True)  # unlinks a link itself, never its target
+        assert self.folder is not None
         for stale in self.folder.iterdir():
-            if stale.name != "v1" and stale.is_dir():
+            if stale.name != "v2" and stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
 
 
-def _encode(files: Mapping[str, bytes], key: str) -> bytes:
+def _secret(path: Path) -> bytes:
+    """This machine's cache key: made once, readable by its owner only, never in a workspace."""
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(handle, "rb") as stream:
+            secret = stream.read()
+        if len(secret) != KEY_BYTES:
+            raise OSError(f"{path} is not a cache key") from None
+        return secret
+    secret = os.urandom(KEY_BYTES)
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(secret)
+    return secret
+
+
+def _seal(body: bytes, secret: bytes) -> bytes:
+    return hmac.new(secret, body, hashlib.sha256).digest()
+
+
+def _encode(files: Mapping[str, bytes], key: str, secret: bytes) -> bytes:
     parts = [MAGIC, key.encode("ascii"), b"\n", len(files).to_bytes(4, "big")]
     for name in sorted(files):
         encoded = name.encode("utf-8")
         parts += [len(encoded).to_bytes(4, "big"), encoded]
         parts += [len(files[name]).to_bytes(8, "big"), files[name]]
     body = b"".join(parts)
-    return body + hashlib.sha256(body).digest()
+    return body + _seal(body, secret)
 
 
-def _decode(data: bytes, key: str) -> dict[str, bytes] | None:
-    if len(data) < 32 or hashlib.sha256(data[:-32]).digest() != data[-32:]:
+def _decode(data: bytes, key: str, secret: bytes) -> dict[str, bytes] | None:
+    if len(data) < 32 or not hmac.compare_digest(_seal(data[:-32], secret), data[-32:]):
         return None
     body = memoryview(data)[:-32]
     head = MAGIC + key.encode("ascii") + b"\n"

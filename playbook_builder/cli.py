@@ -224,7 +224,7 @@ def _plural(count: int, noun: str) -> str:
     default=None,
     help="Worker processes for packets and pages (default: the number of cores).",
 )
-@click.option("--no-cache", is_flag=True, help="Render everything again, ignoring .playbook-cache.")
+@click.option("--no-cache", is_flag=True, help="Render everything again, ignoring the build cache.")
 def build_command(
     root: Path | None,
     today: datetime.datetime | None,
@@ -356,55 +356,30 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
 def verify(root: Path | None, packet: Path) -> None:
     """Check a printed packet against the workspace.
 
-    Rebuilds the packet from the coalition file embedded in it and compares: exit 0 when
-    the packet still matches the workspace's agreement and templates, 1 with what differs.
+    Computes the fingerprint again from the coalition file embedded in the packet, prints
+    the packet again from that file and compares it page by page, then compares the
+    agreement with the workspace's: exit 0 when all agree, 1 with the first difference.
 
     \b
     Example:
         playbook verify ~/Downloads/housing-for-health-mou.pdf
     """
+    from playbook_builder.verify import verify as check_packet
+
     try:
-        result = build.verify(packet, root)
+        verdict = check_packet(packet, root)
     except ContractError as err:
         _print_problems(err.problems)
         raise SystemExit(1) from err
     except PlaybookError as err:
         raise click.ClickException(str(err)) from err
-    click.echo(f"Packet of {result.slug}: MOU {result.printed[:8]}.")
-    if result.current is None:
-        click.echo(f"The workspace has no coalition {result.slug} any more.")
-    elif result.printed == result.current:
-        click.echo("Agreement: unchanged since this packet was printed.")
-    else:
-        click.echo(
-            f"Agreement: CHANGED; the workspace's MOU is now {result.current[:8]}. "
-            f"Fields that differ: {', '.join(result.changed_terms) or 'none listed'}."
-        )
-    click.echo(
-        "Templates: "
-        + (
-            "unchanged."
-            if result.templates_match
-            else "CHANGED since printing (the layout or wording may differ)."
-        )
-    )
-    if result.current is not None and not result.source_match:
-        click.echo(
-            "Coalition file: edited since printing"
-            + (
-                " (outside the agreement: status, notes, scores...)."
-                if result.printed == result.current
-                else "."
-            )
-        )
-    click.echo(
-        "Rebuilt from the embedded source: "
-        + ("identical, byte for byte." if result.rebuilt_identical else "differs.")
-    )
-    if result.matches:
+    click.echo(f"Packet of {verdict.slug}: MOU {verdict.printed[:8]}.")
+    for finding in verdict.findings:
+        click.echo(finding)
+    if verdict.matches:
         click.echo("The printed packet matches the workspace.")
     else:
-        click.echo("The printed packet does NOT match the workspace: print it again.")
+        click.echo("The printed packet does NOT match the workspace.")
         raise SystemExit(1)
 
 

@@ -117,7 +117,10 @@ def _cached_coalition(
     entry = store.get(key)
     if entry is not None:
         restored = _restore(entry, path, workspace)
-        if restored is not None:
+        # an entry is used only for the very text it was made from
+        if restored is not None and restored.source == text.replace("\r\n", "\n").replace(
+            "\r", "\n"
+        ):
             return restored
     loaded = load_coalition(workspace, path, config, problems)
     if loaded is not None:

@@ -332,6 +332,11 @@ def coalition_view(
     )
 
 
+def with_revision(view: CoalitionView, revision: str) -> CoalitionView:
+    """The view stamped with a revision (as a packet records it)."""
+    return dataclasses.replace(view, revision=revision)
+
+
 def complete_view(view: CoalitionView, today: date, host: str) -> CoalitionView:
     """The parts a light view leaves out: the two pictures and the calendar events."""
     return dataclasses.replace(

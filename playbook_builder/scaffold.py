@@ -154,8 +154,6 @@ GITIGNORE_TEXT = """\
 # built by `playbook build`, with its lock and what a killed build may leave
 site/
 .site.*
-# caches
-.playbook-cache/
 __pycache__/
 """
 

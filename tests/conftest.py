@@ -78,3 +78,11 @@ def server() -> Iterator[str]:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test keeps its build cache (and cache key) in a folder of its own."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    monkeypatch.setenv("PLAYBOOK_CACHE_DIR", str(folder))
+    return folder

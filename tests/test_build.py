@@ -104,7 +104,8 @@ def test_coalition_page_has_every_section(built: Path) -> None:
         "Dr. Elena Marsh, President and Chief Executive Officer",
         "60 staff hours a month, 400,000 USD",
         "Fiscal agent",
-        "Passes with a majority of the partners taking part, quorum 3/4; public statements",
+        "Passes with a majority of the partners taking part, with a quorum of three quarters "
+        "of the partners; public statements",
         "3 of 4 when all take part, 2 of 3 at quorum",
         "Coordinated:",
         "Ten households placed before the first freeze",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from playbook_builder import build
+from playbook_builder import build, cache
 from tests.conftest import REPO
 
 TODAY = "2026-11-25"
@@ -157,7 +157,7 @@ def test_cached_packets_equal_clean_packets(workspace: Path, tmp_path: Path) -> 
 
 def test_a_corrupt_or_foreign_cache_is_ignored(workspace: Path, tmp_path: Path) -> None:
     _build(workspace, tmp_path / "a")
-    entries = sorted(p for p in (workspace / ".playbook-cache").rglob("*") if p.is_file())
+    entries = sorted(p for p in cache.location(workspace).rglob("*") if p.is_file())
     assert entries
     for index, entry in enumerate(entries):
         data = bytearray(entry.read_bytes())
@@ -181,7 +181,7 @@ def test_cached_loading_equals_fresh_loading(workspace: Path) -> None:
     from playbook_builder.cache import Cache
 
     found = ws.find(workspace)
-    store = Cache(workspace / ".playbook-cache")
+    store = Cache.for_workspace(workspace)
     first = load.load_workspace(found, store)
     again = load.load_workspace(found, store)
     assert store.hits == 3

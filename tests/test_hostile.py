@@ -27,12 +27,12 @@ from playwright.sync_api import Dialog, Page, Request, sync_playwright
 from pypdf import PdfReader
 
 from playbook_builder.cli import cli
-from tests.conftest import REPO, Counting, Run, minimal
+from tests.conftest import DATA, REPO, Counting, Run, minimal
 from tests.sitecheck import parse
 from tests.test_browser import CHROMIUM_ARGS, QuietHandler, _chromium
 
 TODAY = "2026-11-25"
-EXAMPLE = REPO.parent / "shared" / "spec" / "example-coalition.yaml"
+EXAMPLE = DATA / "example-coalition.yaml"
 PAYLOAD = (
     ' <i class="pwned-{n}">x</i><script>pwn({n})</script>'
     '<img src="file:///etc/passwd" onerror="pwn({n})"> & "quotes" \'too\''

@@ -61,12 +61,6 @@ def test_every_field_of_the_example_round_trips(empty: Path) -> None:
             assert got == expected, path
 
 
-def test_the_example_is_the_spec_example() -> None:
-    spec = DATA.parents[2] / "shared" / "spec" / "example-coalition.yaml"
-    if spec.is_file():  # the copy in tests/data must follow the spec
-        assert spec.read_text() == (DATA / "example-coalition.yaml").read_text()
-
-
 def test_defaults_are_filled_in(empty: Path) -> None:
     (empty / "playbook.yaml").write_text("title: T\norganization: O\ncurrency: EUR\n")
     text = minimal().replace(

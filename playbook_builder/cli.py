@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from playbook_builder import __version__, build, workspace
+from playbook_builder import __version__, build, workspace, write
 from playbook_builder.advise import Advisory
 from playbook_builder.errors import ContractError, PlaybookError, Problem
 from playbook_builder.model import CRITERIA, CoalitionFile
@@ -338,10 +338,14 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
     packet = build.render_packet(ready, view)
     target = out or ready.found.root / "site" / build.packet_path(slug)
     try:
+        write.refuse_link_path(target.with_name(f".{target.name}.new"), ready.found.root)
+        write.refuse_link_path(target, ready.found.root)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = target.with_name(f".{target.name}.new")
         staging.write_bytes(packet.pdf)
         staging.replace(target)
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
     except OSError as err:
         raise click.ClickException(f"cannot write {target}: {err.strerror}") from err
     for line in build.packet_notices(packet):

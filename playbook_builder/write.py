@@ -22,8 +22,41 @@ from pathlib import Path, PurePosixPath
 from playbook_builder.errors import PlaybookError
 
 
+def refuse_links(out: Path, root: Path | None = None) -> None:
+    """Refuse to write through a symbolic link: the output folder, a folder above it inside
+    the workspace `root`, its lock, its state file, or what a killed build left beside it.
+
+    Each of these is renamed, replaced or deleted by a build; a link committed in their
+    place would send those writes and deletes wherever it points.
+    """
+    out = Path(os.path.abspath(out))  # noqa: PTH100 - absolute without following links
+    beside = [out.parent / f".{out.name}.lock", out.parent / f".{out.name}.state"]
+    beside += sorted(out.parent.glob(f".{out.name}.old-*"))
+    beside += sorted(out.parent.glob(f".{out.name}.new-*"))
+    refuse_link_path(out, root)
+    for path in beside:
+        refuse_link_path(path)
+
+
+def refuse_link_path(path: Path, root: Path | None = None) -> None:
+    """Raise if `path`, or a folder between it and the workspace `root`, is a link."""
+    path = Path(os.path.abspath(path))  # noqa: PTH100 - absolute without following links
+    candidates = [path]
+    if root is not None:
+        top = Path(os.path.abspath(root))  # noqa: PTH100
+        candidates += [p for p in path.parents if p.is_relative_to(top) and p != top]
+    for candidate in candidates:
+        if candidate.is_symlink():
+            raise PlaybookError(
+                f"refusing to write through the symbolic link {candidate}: a build replaces "
+                f"and deletes what is there; remove the link, or write elsewhere"
+            )
+
+
 def check_target(out: Path, root: Path) -> None:
-    """Refuse an output folder that would replace the workspace or its inputs."""
+    """Refuse an output folder that would replace the workspace or its inputs, or that is
+    reached through a symbolic link."""
+    refuse_links(out, root)
     out = out.resolve()
     protected = [root, root / "coalitions", root / "content", root / "templates"]
     for folder in protected:
@@ -42,11 +75,12 @@ def locked(out: Path) -> Iterator[None]:
 
     The lock also makes it safe to clear what a killed build left beside the output.
     """
+    refuse_links(out)
     out = out.resolve()
     lock = out.parent / f".{out.name}.lock"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as err:
         raise PlaybookError(_cannot_write(out, err)) from err
     try:
@@ -89,6 +123,7 @@ def write_site(files: Mapping[str, bytes], out: Path) -> bool:
     Returns False, writing nothing, when `out` already holds exactly these files as the
     previous build left them (same contents, and no file touched, added or removed since).
     """
+    refuse_links(out)
     out = out.resolve()
     parent = out.parent
     state = parent / f".{out.name}.state"

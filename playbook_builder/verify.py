@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import difflib
 import io
 import logging
 import re
@@ -315,17 +316,22 @@ def _page_drawing(reader: Any, index: int) -> bytes:
 
 
 def _line_difference(expected: str, found: str) -> str:
+    """The first run of lines where the packet's text departs from a fresh print's."""
     want = [" ".join(line.split()) for line in expected.splitlines() if line.strip()]
     have = [" ".join(line.split()) for line in found.splitlines() if line.strip()]
-    for old, new in zip(want, have, strict=False):
-        if old != new:
-            return f"a fresh print reads {_clip(old)!r}, the packet reads {_clip(new)!r}."
-    if len(have) < len(want):
-        return f"the packet lacks {_clip(want[len(have)])!r}."
-    if len(have) > len(want):
-        return f"the packet adds {_clip(have[len(want)])!r}."
+    matcher = difflib.SequenceMatcher(a=want, b=have, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "insert":
+            return f"the packet adds {_clip(' / '.join(have[b1:b2]))!r}."
+        if op == "delete":
+            return f"the packet lacks {_clip(' / '.join(want[a1:a2]))!r}."
+        if op == "replace":
+            return (
+                f"the packet reads {_clip(' / '.join(have[b1:b2]))!r} where a fresh print "
+                f"reads {_clip(' / '.join(want[a1:a2]))!r}."
+            )
     return "the text differs in its spacing."
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= 80 else text[:79] + "…"
+    return text if len(text) <= 160 else text[:159] + "…"

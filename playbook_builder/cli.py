@@ -743,6 +743,62 @@ def score(root: Path | None, today: datetime.datetime | None, slug: str) -> None
             click.echo(f"  {advisory.code} line {advisory.line}: {advisory.message}")
 
 
+@cli.command()
+@root_option
+@click.argument("slug")
+@click.option("--partner", "partner_id", required=True, help="The id of the partner that signed.")
+@click.option("--signer", required=True, help="Who signed, as printed under the signature.")
+@click.option("--title", required=True, help="The signer's title.")
+@click.option(
+    "--date",
+    "signed_on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="When it was signed, YYYY-MM-DD (default: today).",
+)
+def sign(
+    root: Path | None,
+    slug: str,
+    partner_id: str,
+    signer: str,
+    title: str,
+    signed_on: datetime.datetime | None,
+) -> None:
+    """Record a partner's signature of the current MOU in the coalition file.
+
+    The entry records today's fingerprint and is added after the last signature; nothing
+    else in the file changes (comments, order and quoting stay). Refused when the workspace
+    has errors, when the partner withdrew, or when it already signed this version.
+
+    \b
+    Example:
+        playbook sign housing-for-health --partner county-health \\
+            --signer "Dr. Samuel Iwu" --title "Health Officer" --date 2026-11-25
+    """
+    from playbook_builder import sign as signing
+
+    item = _coalition(root, slug)
+    found = workspace.find(root)
+    loaded = build.load_valid(root)
+    day = _day(signed_on) or build.resolve_today(None, loaded.config.timezone)
+    record = signing.Signing(partner=partner_id, signer=signer, title=title, date=day)
+    try:
+        text, signed = signing.sign(item, loaded.config, record)
+        path = found.root / item.path
+        write.replace_file(path, signing.as_written(text, path.read_bytes()), found.root)
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    partner = item.coalition.partner(partner_id)
+    name = partner.name if partner else partner_id
+    _say(f"Recorded: {signer} signed MOU {signed.short} for {name} on {day.isoformat()}.")
+    if partner is not None and signer.casefold() != partner.decision_maker.name.casefold():
+        click.echo(
+            f"note: {name}'s decision maker is {partner.decision_maker.name}; "
+            f"check will advise on it (A803)",
+            err=True,
+        )
+
+
 def _coalition(root: Path | None, slug: str) -> CoalitionFile:
     """One valid coalition of the workspace, or exit with the problems."""
     try:

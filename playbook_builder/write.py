@@ -53,6 +53,20 @@ def refuse_link_path(path: Path, root: Path | None = None) -> None:
             )
 
 
+def replace_file(path: Path, data: bytes, root: Path) -> None:
+    """Replace a workspace file with new bytes in one rename, keeping its permissions."""
+    refuse_link_path(path, root)
+    try:
+        mode = path.stat().st_mode & 0o777
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, mode)  # noqa: PTH101 - on the name mkstemp gave
+        Path(temporary).replace(path)
+    except OSError as err:
+        raise PlaybookError(f"cannot write {path}: {err.strerror or err}") from err
+
+
 def check_target(out: Path, root: Path) -> None:
     """Refuse an output folder that would replace the workspace or its inputs, or that is
     reached through a symbolic link."""

@@ -1,3 +1,3 @@
 """playbook: coalition decisions into a playbook site and printable MOU packets."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -764,7 +764,7 @@ def sign(
     title: str,
     signed_on: datetime.datetime | None,
 ) -> None:
-    """Record a partner's signature of the current MOU in the coalition file.
+    """Record a partner's signature of the current MOU.
 
     The entry records today's fingerprint and is added after the last signature; nothing
     else in the file changes (comments, order and quoting stay). Refused when the workspace

@@ -323,7 +323,7 @@ def test_verify_a_current_packet(packets: Path, run: Run) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "The printed packet matches the workspace." in result.stdout
-    assert "identical, byte for byte" in result.stdout
+    assert "Pages: all 9 identical to a fresh print of the embedded file." in result.stdout
 
 
 def test_verify_catches_a_changed_agreement(tmp_path: Path, run: Run) -> None:
@@ -338,12 +338,12 @@ def test_verify_catches_a_changed_agreement(tmp_path: Path, run: Run) -> None:
     )
     result = run("verify", "--root", root, printed)
     assert result.exit_code == 0
-    assert "Coalition file: edited since printing (outside the agreement" in result.stdout
+    assert "The coalition file was edited since printing, outside the agreement" in result.stdout
     path.write_text(original.replace("notice_days: 90", "notice_days: 60"))
     result = run("verify", "--root", root, printed)
     assert result.exit_code == 1
     assert "Agreement: CHANGED" in result.stdout
-    assert "Fields that differ: exit." in result.stdout
+    assert "exit.notice_days: 90 → 60" in result.stdout
     path.write_text(original)
     (root / "templates").mkdir()
     shutil.copy(REPO / "templates" / "_mou.html", root / "templates" / "_mou.html")
@@ -351,7 +351,7 @@ def test_verify_catches_a_changed_agreement(tmp_path: Path, run: Run) -> None:
         handle.write("<p>One more line.</p>\n")
     result = run("verify", "--root", root, printed)
     assert result.exit_code == 1
-    assert "Templates: CHANGED since printing" in result.stdout
+    assert "printed with other packet templates than this workspace's" in result.stdout
 
 
 def test_verify_refuses_other_pdfs(tmp_path: Path, run: Run, sample: Path) -> None:

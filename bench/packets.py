@@ -13,7 +13,6 @@ from pathlib import Path
 import weasyprint
 
 from playbook_builder import build
-from playbook_builder.render import source_revision
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -23,10 +22,8 @@ def main(repeats: int) -> None:
     sys.stdout.write(
         f"{'coalition':<24} {'pages':>5} {'playbook s':>11} {'bare s':>8} {'ratio':>6}\n"
     )
-    for view in ready.views:
-        html = ready.renderer.packet_html(
-            view, source_revision(view.item), ready.renderer.templates_hash()
-        )
+    for view in ready.facts:
+        html = ready.renderer.packet_html(view, view.revision, ready.renderer.templates_hash())
         ours, bare = [], []
         for _ in range(repeats):
             started = time.perf_counter()

@@ -24,6 +24,7 @@ from playbook_builder.model import (
     Coalition,
     CoalitionFile,
     Partner,
+    article,
 )
 from playbook_builder.schedule import review_dates, sunset_date
 from playbook_builder.terms import explain, share_of, signed_terms
@@ -55,11 +56,6 @@ THRESHOLDS = Thresholds()
 
 GUIDE_PAGE = "guide/advisories.html"
 """Where every advisory is explained, with an anchor per code."""
-
-ACTIVE_MEMBERS = ("prospect", "committed", "signed")
-"""Partner statuses that count as members who vote; suspended ones sit out."""
-SIGNING_MEMBERS = ("prospect", "committed", "signed", "suspended", "expelled")
-"""Partner statuses whose decision makers must sign: everyone but those who withdrew."""
 
 
 # --- the decision matrix and the recommendation ------------------------------------------
@@ -132,7 +128,7 @@ def recommend(coalition: Coalition, thresholds: Thresholds = THRESHOLDS) -> Reco
     band = _band(model, thresholds)
     reasoning = (
         f"The least-ready partner, {lowest.partner.name}, totals {lowest.total} of 25 "
-        f"({band}), which supports {_article(model)} {model} alliance"
+        f"({band}), which supports {article(model)} {model} alliance"
     )
     if model == coalition.model:
         reasoning += f"; you chose {coalition.model}, which fits."
@@ -159,26 +155,17 @@ def _band(model: AllianceModel, thresholds: Thresholds) -> str:
     return f"5-{thresholds.values_bridge_from - 1}"
 
 
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
-
-
 # --- the decision rule as arithmetic -----------------------------------------------------
 
 
 def voting_partners(coalition: Coalition) -> tuple[Partner, ...]:
     """Partners who take part in decisions."""
-    return tuple(p for p in coalition.partners if p.status in ACTIVE_MEMBERS)
+    return coalition.voters
 
 
 def explain_rule(coalition: Coalition) -> tuple[str, ...]:
     """The decision rule in plain words, with worked numbers for today's voting partners."""
     return explain(signed_terms(coalition).rule, len(voting_partners(coalition)))
-
-
-def _partner_name(coalition: Coalition, partner_id: str) -> str:
-    partner = coalition.partner(partner_id)
-    return partner.name if partner else partner_id
 
 
 # --- advisories --------------------------------------------------------------------------
@@ -283,7 +270,7 @@ def _spread(items: Iterable[CoalitionFile], thresholds: Thresholds) -> dict[str,
         if item.coalition.status == "dissolved":
             continue
         for index, partner in enumerate(item.coalition.partners):
-            if partner.status in ACTIVE_MEMBERS:
+            if partner.votes:
                 where[org_key(partner.name)].append((item, index))
     result: dict[str, list[Advisory]] = defaultdict(list)
     for places in where.values():
@@ -331,7 +318,7 @@ def _advise(
         )
 
     live = c.status != "dissolved"
-    drafting = c.status in ("forming", "active", "under-review")
+    drafting = c.live
 
     # identity and purpose
     sentences = len(_SENTENCE_END.split(c.purpose.strip()))
@@ -344,7 +331,7 @@ def _advise(
             mou=True,
         )
     for index, partner in enumerate(c.partners):
-        if partner.status in SIGNING_MEMBERS[:3] and partner.id not in c.success:
+        if partner.votes and partner.id not in c.success:
             yield at(
                 "A102",
                 ("partners", index, "id"),
@@ -373,7 +360,7 @@ def _advise(
         yield at("A201", ("model",), rec.reasoning, mou=True)
     if c.model in ("values-bridge", "structural"):
         for index, partner in enumerate(c.partners):
-            if partner.scores.trust <= t.low_trust and partner.status in ACTIVE_MEMBERS:
+            if partner.scores.trust <= t.low_trust and partner.votes:
                 yield at(
                     "A202",
                     ("partners", index, "scores", "trust"),
@@ -493,7 +480,7 @@ def _rule_advice(c: Coalition, at: _At) -> Iterator[Advisory]:
                 f"Consensus for {override.decisions.rstrip('.')}: one partner can block it.",
                 mou=True,
             )
-    members = [p for p in c.partners if p.status not in ("withdrawn", "expelled")]
+    members = [p for p in c.partners if p.member]
     voters = voting_partners(c)
     if rule.quorum is not None:
         needed = share_of(len(members), rule.quorum)
@@ -529,7 +516,7 @@ def _review_advice(c: Coalition, today: date, at: _At, t: Thresholds) -> Iterato
     held = c.steps.get("review")
     last_held = held.done if held is not None else None
     due = [d for d in review_dates(c, until=today) if last_held is None or d > last_held]
-    if due and c.status in ("forming", "active", "under-review"):
+    if due and c.live:
         yield at(
             "A701",
             ("review",),
@@ -558,7 +545,7 @@ def _signature_advice(c: Coalition, at: _At, current: Fingerprint) -> Iterator[A
     for partner_id, index in latest.items():
         signature = c.signatures[index]
         partner = c.partner(partner_id)
-        if partner is None or partner.status not in SIGNING_MEMBERS:
+        if partner is None or not partner.must_sign:
             continue
         if not current.matches(signature.mou_version):
             stale.append((partner.name, index, signature.mou_version))
@@ -579,7 +566,7 @@ def _signature_advice(c: Coalition, at: _At, current: Fingerprint) -> Iterator[A
     must_sign = c.status in ("active", "under-review") or (
         "agreement" in c.steps and c.steps["agreement"].done is not None
     )
-    missing = [p.name for p in c.partners if p.status in SIGNING_MEMBERS and p.id not in latest]
+    missing = [p.name for p in c.partners if p.must_sign and p.id not in latest]
     if must_sign and missing:
         yield at(
             "A802",

@@ -64,6 +64,8 @@ def digest(parts: Iterable[bytes | str]) -> str:
 class Cache:
     """Entries under `folder`, sealed with `secret`; nothing at all when `folder` is None."""
 
+    in_memory = False
+
     def __init__(self, folder: Path | None, secret: bytes = b"") -> None:
         if folder is not None and len(secret) < KEY_BYTES:
             raise ValueError("a cache needs a secret key of 32 bytes")
@@ -197,3 +199,31 @@ def _decode(data: bytes, key: str, secret: bytes) -> dict[str, bytes] | None:
     except (UnicodeDecodeError, ValueError):
         return None
     return files if position == len(body) else None
+
+
+class MemoryCache(Cache):
+    """Entries in this process's memory (`playbook serve`): the same keys, no files."""
+
+    in_memory = True
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.entries: dict[str, dict[str, bytes]] = {}
+
+    def get(self, key: str) -> dict[str, bytes] | None:
+        self.used.add(key)
+        found = self.entries.get(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put(self, key: str, files: Mapping[str, bytes]) -> None:
+        self.used.add(key)
+        self.entries[key] = dict(files)
+
+    def prune(self) -> None:
+        """Forget entries the last build did not use; start counting afresh."""
+        self.entries = {k: v for k, v in self.entries.items() if k in self.used}
+        self.used = set()

@@ -329,9 +329,9 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
         raise SystemExit(1) from err
     except PlaybookError as err:
         raise click.ClickException(str(err)) from err
-    view = next((v for v in ready.views if v.slug == slug), None)
+    view = ready.of(slug)
     if view is None:
-        known = ", ".join(v.slug for v in ready.views) or "none"
+        known = ", ".join(f.slug for f in ready.facts) or "none"
         raise click.BadParameter(
             f"no coalition {slug!r}; the coalitions are: {known}", param_hint="SLUG"
         )
@@ -405,8 +405,10 @@ def diff(root: Path | None, slug: str, rev_a: str | None, rev_b: str | None) -> 
     """
     import difflib
 
+    from playbook_builder import diff as diff_module
+
     try:
-        result = build.mou_diff(root, slug, rev_a, rev_b)
+        result = diff_module.mou_diff(root, slug, rev_a, rev_b)
     except ContractError as err:
         _print_problems(err.problems)
         raise SystemExit(1) from err
@@ -454,8 +456,10 @@ def due(root: Path | None, today: datetime.datetime | None, within_days: int) ->
     Example:
         playbook due --within 30
     """
+    from playbook_builder import due as due_module
+
     try:
-        items, day, notices = build.due(root, _day(today), within_days)
+        items, day, notices = due_module.due(root, _day(today), within_days)
     except ContractError as err:
         _print_problems(err.problems)
         raise SystemExit(1) from err

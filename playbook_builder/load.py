@@ -8,9 +8,8 @@ checked here on the plain values, so that one run reports them alongside type er
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
@@ -19,10 +18,7 @@ from zoneinfo import available_timezones
 
 import yaml
 from dateutil.relativedelta import relativedelta
-from pydantic import ValidationError
 
-from playbook_builder import __version__
-from playbook_builder.cache import Cache, digest
 from playbook_builder.errors import ContractError, Problem
 from playbook_builder.model import (
     SLUG_PATTERN,
@@ -31,11 +27,10 @@ from playbook_builder.model import (
     Located,
     Review,
     SiteConfig,
-    json_ready,
     parse_fraction,
 )
 from playbook_builder.source import MAX_FILE_BYTES, Parsed, field_path, parse, read_text
-from playbook_builder.validate import adapter, validate
+from playbook_builder.validate import validate
 from playbook_builder.workspace import Workspace
 
 FIRST_REVIEW_MONTHS = 3
@@ -55,112 +50,36 @@ class Loaded:
         return next((c for c in self.coalitions if c.slug == slug), None)
 
 
-def load_workspace(workspace: Workspace, store: Cache | None = None) -> Loaded:
+FileLoader = Callable[[Workspace, Path, SiteConfig, list[Problem]], CoalitionFile | None]
+"""Loads one coalition file (`load_coalition`, or a caching layer around it)."""
+
+
+def load_workspace(workspace: Workspace, load_file: FileLoader | None = None) -> Loaded:
     """Every coalition of the workspace, validated; raises ContractError with all problems."""
-    loaded, problems = read_workspace(workspace, store)
+    loaded, problems = read_workspace(workspace, load_file)
     if problems or loaded is None:
         raise ContractError(problems)
     return loaded
 
 
 def read_workspace(
-    workspace: Workspace, store: Cache | None = None
+    workspace: Workspace, load_file: FileLoader | None = None
 ) -> tuple[Loaded | None, list[Problem]]:
     """The valid part of the workspace, and every problem of the rest.
 
     The settings must be valid for anything to load; coalitions with problems are left out.
-    With a cache, a file whose text and settings are unchanged is not parsed again.
     """
     problems: list[Problem] = []
     config = load_config(workspace, problems)
     settings = config or SiteConfig(title="-", organization="-")
     coalitions: list[CoalitionFile] = []
-    cached = store is not None and store.folder is not None and config is not None
-    settings_json = json.dumps(json_ready(settings), sort_keys=True)
     for path in workspace.coalition_files():
-        loaded = (
-            _cached_coalition(workspace, path, settings, settings_json, store, problems)
-            if cached and store is not None
-            else load_coalition(workspace, path, settings, problems)
-        )
+        loaded = (load_file or load_coalition)(workspace, path, settings, problems)
         if loaded is not None:
             coalitions.append(loaded)
     problems.extend(_duplicate_names(coalitions))
     problems.sort()
     return (Loaded(config, tuple(coalitions)) if config else None), problems
-
-
-def _cached_coalition(
-    workspace: Workspace,
-    path: Path,
-    config: SiteConfig,
-    config_json: str,
-    store: Cache,
-    problems: list[Problem],
-) -> CoalitionFile | None:
-    """A valid file as loaded before (same text, same settings), else loaded and stored."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig") if _inside(path, workspace.root) else None
-    except (OSError, UnicodeDecodeError):
-        text = None
-    if text is None or path.stat().st_size > MAX_FILE_BYTES:
-        return load_coalition(workspace, path, config, problems)
-    key = digest(
-        [
-            "load",
-            __version__,
-            str(workspace.shown(path)),
-            text,
-            config_json,
-        ]
-    )
-    entry = store.get(key)
-    if entry is not None:
-        restored = _restore(entry, path, workspace)
-        # an entry is used only for the very text it was made from
-        if restored is not None and restored.source == text.replace("\r\n", "\n").replace(
-            "\r", "\n"
-        ):
-            return restored
-    loaded = load_coalition(workspace, path, config, problems)
-    if loaded is not None:
-        store.put(key, {"coalition.json": _freeze(loaded)})
-    return loaded
-
-
-def _freeze(item: CoalitionFile) -> bytes:
-    payload = {
-        "slug": item.slug,
-        "path": item.path,
-        "source": item.source,
-        "coalition": json_ready(item.coalition),
-        "values": [[list(k), list(v)] for k, v in item.located.values.items()],
-        "keys": [[list(k), list(v)] for k, v in item.located.keys.items()],
-    }
-    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
-
-
-def _restore(entry: dict[str, bytes], path: Path, workspace: Workspace) -> CoalitionFile | None:
-    """A CoalitionFile from a cache entry; None for anything that does not fit exactly."""
-    try:
-        payload = json.loads(entry["coalition.json"])
-        coalition = adapter(Coalition).validate_python(payload["coalition"])
-        located = Located(
-            values={tuple(k): (int(v[0]), int(v[1])) for k, v in payload["values"]},
-            keys={tuple(k): (int(v[0]), int(v[1])) for k, v in payload["keys"]},
-        )
-        item = CoalitionFile(
-            slug=str(payload["slug"]),
-            path=str(payload["path"]),
-            coalition=coalition,
-            located=located,
-            source=str(payload["source"]),
-        )
-    except (KeyError, TypeError, ValueError, ValidationError):
-        return None
-    if item.slug != path.stem or item.path != str(workspace.shown(path)):
-        return None
-    return item
 
 
 def load_config(workspace: Workspace, problems: list[Problem]) -> SiteConfig | None:
@@ -218,7 +137,7 @@ def load_coalition(
                 "lower-case letters and digits joined by hyphens, like clean-air.yaml",
             )
         )
-    if not _inside(path, workspace.root):
+    if not workspace.contains(path):
         problems.append(
             Problem(
                 shown,
@@ -271,14 +190,6 @@ def _fingerprints_as_written(parsed: Parsed) -> None:
         node = parsed.nodes.get(("signatures", index, "mou_version"))
         if isinstance(signature, dict) and isinstance(node, yaml.ScalarNode) and node.value:
             signature["mou_version"] = str(node.value)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root)
-    except ValueError:
-        return False
-    return True
 
 
 def _read(path: Path, shown: PurePosixPath, problems: list[Problem]) -> Parsed | None:
@@ -517,25 +428,15 @@ def _rule_checks(rule: Any, problem: Any, ref: Any) -> Iterator[Problem]:
             yield from ref((*base, "committee", index), member)
 
 
-def quick_coalition(text: str, config: SiteConfig) -> Coalition | None:
-    """A coalition from text, fast and without positions (old versions from git).
-
-    None when that version does not satisfy today's contract.
-    """
-    try:
-        data = yaml.load(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError:
+def revision(
+    text: str, slug: str, shown: PurePosixPath, config: SiteConfig, problems: list[Problem]
+) -> CoalitionFile | None:
+    """A coalition from an old revision's text, through the same loader and limits as the
+    current file (git can hold a version that would be refused today)."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        problems.append(
+            Problem(shown, 1, 1, "(file)", f"{size:,} bytes", f"at most {MAX_FILE_BYTES:,} bytes")
+        )
         return None
-    if not isinstance(data, dict):
-        return None
-    for signature in data.get("signatures") or []:
-        if isinstance(signature, dict) and "mou_version" in signature:
-            signature["mou_version"] = str(signature["mou_version"])
-    try:
-        coalition = adapter(Coalition).validate_python(data)
-    except ValidationError:
-        return None
-    return _with_defaults(coalition, config)
-
-
-_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return coalition_from_text(text.replace("\r\n", "\n"), slug, shown, config, problems)

@@ -122,6 +122,19 @@ STEPS: tuple[StepName, ...] = (
 """The six implementation steps, in the order they are taken."""
 CRITERIA = ("alignment", "trust", "resources", "time_horizon", "exit_cost")
 """The five criteria every partner is scored on, in the guide's order."""
+VOTING: tuple[PartnerStatus, ...] = ("prospect", "committed", "signed")
+"""Partner statuses that take part in decisions (a suspended partner sits out)."""
+SIGNING: tuple[PartnerStatus, ...] = ("prospect", "committed", "signed", "suspended", "expelled")
+"""Partner statuses whose decision makers must sign: everyone but those who withdrew."""
+MEMBERS: tuple[PartnerStatus, ...] = ("prospect", "committed", "signed", "suspended")
+"""Partner statuses that still belong to the coalition (not expelled, not withdrawn)."""
+LIVE: tuple[Status, ...] = ("forming", "active", "under-review")
+"""Coalition statuses in which reviews fall due and the agreement is being kept."""
+
+
+def article(word: str) -> str:
+    """`a` or `an` before a word (by its first letter, which is enough for our words)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 @with_config(_CONFIG)
@@ -247,6 +260,21 @@ class Partner:
     """Walk-away signals seen in this partner."""
     status: PartnerStatus = "prospect"
     """Where the partner stands."""
+
+    @property
+    def votes(self) -> bool:
+        """Whether the partner takes part in decisions."""
+        return self.status in VOTING
+
+    @property
+    def must_sign(self) -> bool:
+        """Whether the partner's decision maker must sign the MOU."""
+        return self.status in SIGNING
+
+    @property
+    def member(self) -> bool:
+        """Whether the partner still belongs to the coalition."""
+        return self.status in MEMBERS
 
 
 @with_config(_CONFIG)
@@ -464,6 +492,39 @@ class Coalition:
     def partner(self, partner_id: str) -> Partner | None:
         """The partner with this id, if any."""
         return next((p for p in self.partners if p.id == partner_id), None)
+
+    def partner_name(self, partner_id: str) -> str:
+        """The name of the partner with this id (the id itself if there is none)."""
+        partner = self.partner(partner_id)
+        return partner.name if partner is not None else partner_id
+
+    @property
+    def live(self) -> bool:
+        """Whether the coalition is forming, active or under review."""
+        return self.status in LIVE
+
+    @property
+    def voters(self) -> tuple[Partner, ...]:
+        """The partners who take part in decisions."""
+        return tuple(p for p in self.partners if p.votes)
+
+    def latest_signatures(self) -> dict[str, Signature]:
+        """Each partner's latest recorded signature, by partner id (a later entry wins)."""
+        return {signature.partner: signature for signature in self.signatures}
+
+    def commitment_totals(self) -> tuple[int, dict[str, float]]:
+        """Staff hours a month, and money by currency, that all partners commit together."""
+        hours = 0
+        money: dict[str, float] = {}
+        for partner in self.partners:
+            commitment = partner.commitment
+            if commitment is None:
+                continue
+            hours += commitment.staff_hours_per_month or 0
+            if commitment.funding:
+                currency = commitment.currency or ""
+                money[currency] = money.get(currency, 0.0) + commitment.funding
+        return hours, money
 
 
 @with_config(_CONFIG)

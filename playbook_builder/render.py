@@ -1,23 +1,23 @@
-"""Models and facts -> pages in memory: {relative path: bytes}.
+"""Facts -> pages in memory: {relative path: bytes}.
 
-This module prepares everything a template shows (sorted lists, formatted dates and
-money, advisory text, pictures); the templates only place it. Jinja runs sandboxed, with
+This module lays out what `facts.py` found; it decides nothing about a coalition. Layout
+includes drawing: the pictures, the calendars and the redline are made here, from the
+facts, when a page asks for them. Jinja runs sandboxed for workspace templates, with
 autoescaping on and undefined names as errors; only this module marks HTML as safe.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
@@ -25,34 +25,18 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from playbook_builder import __version__, advise, charts, ical, schedule
-from playbook_builder.advise import THRESHOLDS, Advisory, Matrix, Recommendation
+from playbook_builder.advise import THRESHOLDS
 from playbook_builder.content import GuidePage, Markdown
 from playbook_builder.errors import PlaybookError
-from playbook_builder.fingerprint import Fingerprint, fingerprint
-from playbook_builder.model import (
-    CRITERIA,
-    STEPS,
-    Coalition,
-    CoalitionFile,
-    Partner,
-    SiteConfig,
-    json_ready,
-)
-from playbook_builder.terms import SCHEME, Party, SignedTerms, signed_terms
+from playbook_builder.facts import CoalitionFacts
+from playbook_builder.model import CRITERIA, CoalitionFile, Partner, SiteConfig, article, json_ready
+from playbook_builder.terms import SCHEME, SignedTerms, money
 from playbook_builder.workspace import check_fenced, read_fenced
 
 MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June", "July",
     "August", "September", "October", "November", "December",
 )  # fmt: skip
-STEP_LABELS = {
-    "outreach": "Initial outreach",
-    "exploratory-meeting": "Exploratory meeting",
-    "agreement": "Lightweight agreement",
-    "launch": "Launch with a visible win",
-    "communication": "Regular communication",
-    "review": "Evaluate and adapt",
-}
 MODEL_SUMMARIES = {
     "opportunistic": "A tactical alliance for one specific, time-bound win.",
     "values-bridge": "An alliance built on one value the partners share despite their differences.",
@@ -75,287 +59,12 @@ def long_date(day: date | None) -> str:
     return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
-def money(amount: float | None, currency: str | None) -> str:
-    if amount is None:
-        return ""
-    return f"{amount:,.0f} {currency or ''}".strip()
+def money_text(amount: float | None, currency: str | None) -> str:
+    return "" if amount is None else money(amount, currency)
 
 
 def fraction_text(value: Any) -> str:
     return f"{value.numerator}/{value.denominator}" if value is not None else ""
-
-
-# --- view records --------------------------------------------------------------------------
-
-SignatureState = Literal["current", "stale", "missing", "withdrawn"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PartnerView:
-    partner: Partner
-    party: Party
-    """The partner as the MOU names it (what signature blocks print)."""
-    total: int
-    success: str
-    commitment: str
-    signature_state: SignatureState
-    signature_note: str
-    signed_on: date | None
-    signer: str
-    signer_title: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReviewRow:
-    day: date
-    number: int
-    state: Literal["held", "overdue", "upcoming"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StepView:
-    number: int
-    name: str
-    label: str
-    done: date | None
-    notes: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HistoryEntry:
-    """A commit that touched a coalition file, as the history page shows it."""
-
-    short: str
-    full: str
-    day: str
-    author: str
-    subject: str
-    fingerprint: str
-    """The short fingerprint at that commit; '' where that version does not load."""
-    agreement_changed: bool
-    signed: bool
-    """Whether this version's fingerprint is the one the partners signed."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Changes:
-    """The MOU since the version the partners signed."""
-
-    state: Literal["unchanged", "changed", "unsigned", "base-missing", "no-history"]
-    signed: str
-    """The short fingerprint most signatures record ('' when nobody signed)."""
-    base: HistoryEntry | None
-    redline: Markup
-    inserted: int
-    deleted: int
-    paragraphs: int = 0
-    """How many paragraphs changed."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CoalitionView:
-    """Everything a coalition's pages show, prepared."""
-
-    item: CoalitionFile
-    c: Coalition
-    slug: str
-    terms: SignedTerms
-    """What the MOU prints, and all it prints."""
-    print_: Fingerprint
-    """The fingerprint of `terms`."""
-    grid: Matrix
-    rec: Recommendation
-    rule_lines: tuple[str, ...]
-    rule_summary: str
-    advisories: tuple[Advisory, ...]
-    mou_advisories: tuple[Advisory, ...]
-    partners: tuple[PartnerView, ...]
-    signing: tuple[PartnerView, ...]
-    roles: tuple[tuple[str, str, tuple[str, ...]], ...]
-    reviews: tuple[ReviewRow, ...]
-    next_review: date | None
-    overdue: bool
-    sunset: date | None
-    start: date | None
-    check_ins: int
-    steps: tuple[StepView, ...]
-    steps_done: int
-    events: tuple[schedule.Event, ...]
-    matrix_svg: Markup
-    timeline_svg: Markup
-    signed: bool
-    """Every partner that must sign has a current signature."""
-    stale: tuple[str, ...]
-    missing: tuple[str, ...]
-    model_why: str
-    commitments: tuple[str, ...]
-    revision: str = ""
-    """Where the file stands in git ('3f9a2c1 (2026-10-01)'), else a digest of its text."""
-    ics_events: bytes = b""
-    """The coalition's dated events as serialised VEVENTs, for every calendar."""
-    history: tuple[HistoryEntry, ...] = ()
-    changes: Changes | None = None
-    git: bool = False
-
-
-def coalition_view(
-    item: CoalitionFile,
-    advisories: tuple[Advisory, ...],
-    today: date,
-    markdown: Markdown,
-    host: str = "playbook.invalid",
-    print_: Fingerprint | None = None,
-    *,
-    light: bool = False,
-) -> CoalitionView:
-    c = item.coalition
-    terms = signed_terms(c)
-    print_ = print_ or fingerprint(terms)
-    grid = advise.matrix(c)
-    latest = {s.partner: s for s in c.signatures}  # a later signature replaces an earlier one
-    partners = []
-    for row, party in zip(grid.rows, terms.parties, strict=True):
-        p = row.partner
-        signature = latest.get(p.id)
-        state: SignatureState
-        if p.status == "withdrawn":
-            state, note = "withdrawn", "withdrawn: does not sign"
-        elif signature is None:
-            state, note = "missing", "not signed yet"
-        elif print_.matches(signature.mou_version):
-            state, note = "current", f"signed {long_date(signature.date)}".strip()
-        else:
-            state = "stale"
-            note = f"signed an earlier version ({signature.mou_version}): must re-sign"
-        commit = p.commitment
-        pieces = []
-        if commit is not None and commit.staff_hours_per_month is not None:
-            pieces.append(f"{commit.staff_hours_per_month} staff hours a month")
-        if commit is not None and commit.funding:
-            pieces.append(money(commit.funding, commit.currency))
-        partners.append(
-            PartnerView(
-                partner=p,
-                party=party,
-                total=row.total,
-                success=c.success.get(p.id, ""),
-                commitment=", ".join(pieces) or "no commitment recorded",
-                signature_state=state,
-                signature_note=note,
-                signed_on=signature.date if signature and state == "current" else None,
-                signer=signature.signer if signature and state == "current" else "",
-                signer_title=(signature.title or "") if signature and state == "current" else "",
-            )
-        )
-    signing = tuple(v for v in partners if v.signature_state != "withdrawn")
-    held = schedule.last_review_held(c)
-    reviews = []
-    next_due = schedule.next_review(c)
-    overdue = schedule.is_overdue(c, today)
-    for number, day in enumerate(schedule.review_dates(c), start=1):
-        progress: Literal["held", "overdue", "upcoming"]
-        if held is not None and day <= held:
-            progress = "held"
-        elif day < today and c.status != "dissolved":
-            progress = "overdue"
-        else:
-            progress = "upcoming"
-        reviews.append(ReviewRow(day=day, number=number, state=progress))
-    steps = tuple(
-        StepView(
-            number=index,
-            name=name,
-            label=STEP_LABELS[name],
-            done=c.steps[name].done if name in c.steps else None,
-            notes=(c.steps[name].notes or "") if name in c.steps else "",
-        )
-        for index, name in enumerate(STEPS, start=1)
-    )
-    events = schedule.events(c)
-    totals: dict[str, float] = defaultdict(float)
-    hours = 0
-    for p in c.partners:
-        if p.commitment is not None:
-            hours += p.commitment.staff_hours_per_month or 0
-            if p.commitment.funding:
-                totals[p.commitment.currency or ""] += p.commitment.funding
-    commitments = (
-        f"{hours} staff hours a month",
-        *(money(amount, currency) for currency, amount in sorted(totals.items())),
-    )
-    if c.model == "values-bridge":
-        why = f"The bridge value: {c.bridge_value}"
-    elif c.model == "structural" and c.joint_entity is not None:
-        why = (
-            f"The partners create {ENTITY_KINDS[c.joint_entity.kind]}: {c.joint_entity.description}"
-        )
-    else:
-        why = "The partners align on this one goal only, for as long as it takes to reach it."
-    return CoalitionView(
-        item=item,
-        c=c,
-        slug=item.slug,
-        terms=terms,
-        print_=print_,
-        grid=grid,
-        rec=advise.recommend(c),
-        rule_lines=advise.explain_rule(c),
-        rule_summary=terms.rule_summary,
-        advisories=advisories,
-        mou_advisories=tuple(a for a in advisories if a.mou),
-        partners=tuple(partners),
-        signing=signing,
-        roles=tuple(
-            (role.title, _partner_name(c, role.partner), role.responsibilities) for role in c.roles
-        ),
-        reviews=tuple(reviews),
-        next_review=next_due,
-        overdue=overdue,
-        sunset=schedule.sunset_date(c),
-        start=schedule.start_date(c),
-        check_ins=sum(1 for e in events if e.kind == "check-in"),
-        steps=steps,
-        steps_done=sum(1 for step in steps if step.done is not None),
-        events=events,
-        matrix_svg=Markup("")
-        if light
-        else charts.matrix_chart(grid, THRESHOLDS, f"matrix-{item.slug}"),
-        timeline_svg=Markup("")
-        if light
-        else charts.timeline_chart(events, today, f"timeline-{item.slug}"),
-        signed=all(v.signature_state == "current" for v in signing),
-        stale=tuple(v.partner.name for v in signing if v.signature_state == "stale"),
-        missing=tuple(v.partner.name for v in signing if v.signature_state == "missing"),
-        model_why=why,
-        commitments=commitments,
-        ics_events=b"" if light else ical.events(item.slug, c, events, today, host),
-    )
-
-
-def with_revision(view: CoalitionView, revision: str) -> CoalitionView:
-    """The view stamped with a revision (as a packet records it)."""
-    return dataclasses.replace(view, revision=revision)
-
-
-def complete_view(view: CoalitionView, today: date, host: str) -> CoalitionView:
-    """The parts a light view leaves out: the two pictures and the calendar events."""
-    return dataclasses.replace(
-        view,
-        matrix_svg=charts.matrix_chart(view.grid, THRESHOLDS, f"matrix-{view.slug}"),
-        timeline_svg=charts.timeline_chart(view.events, today, f"timeline-{view.slug}"),
-        ics_events=ical.events(view.slug, view.c, view.events, today, host),
-    )
-
-
-def source_revision(item: CoalitionFile) -> str:
-    """The revision printed on a packet: a digest of the coalition file as it was read."""
-    digest = hashlib.sha256(item.source.encode("utf-8")).hexdigest()
-    return f"source file {item.path} sha256:{digest[:12]}"
-
-
-def _partner_name(c: Coalition, partner_id: str) -> str:
-    partner = c.partner(partner_id)
-    return partner.name if partner else partner_id
 
 
 # --- the renderer ---------------------------------------------------------------------------
@@ -393,15 +102,37 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.filters["long_date"] = long_date
-        self.env.filters["money"] = money
+        self.env.filters["money"] = money_text
+        self.env.filters["article"] = article
         self.env.filters["fraction"] = fraction_text
         self.env.globals["criteria"] = tuple(name.replace("_", " ") for name in CRITERIA)
         self.env.globals["thresholds"] = THRESHOLDS
         self.env.globals["model_for"] = advise.supported_model
         self.env.globals["model_summary"] = MODEL_SUMMARIES.__getitem__
         self.env.globals["entity_kind"] = ENTITY_KINDS.__getitem__
+        self.env.globals["matrix_chart"] = self.matrix_chart
+        self.env.globals["timeline_chart"] = self.timeline_chart
+        self.env.globals["redline"] = self.redline
         markdown = Markdown()
         self.env.filters["clause_markdown"] = lambda text: Markup(markdown.user(text))
+
+    def matrix_chart(self, v: CoalitionFacts) -> Markup:
+        """The decision matrix as an inline SVG picture."""
+        return charts.matrix_chart(v.grid, THRESHOLDS, f"matrix-{v.slug}")
+
+    def timeline_chart(self, v: CoalitionFacts) -> Markup:
+        """The coalition's dated events as an inline SVG picture."""
+        return charts.timeline_chart(v.events, self.today, f"timeline-{v.slug}")
+
+    def redline(self, v: CoalitionFacts) -> Redline:
+        """The MOU since the version the partners signed, word by word."""
+        if v.changes.base_terms is None:
+            return Redline(html=Markup(""), inserted=0, deleted=0, paragraphs=0)
+        return redline(mou_text(self, v.changes.base_terms), mou_text(self, v.terms))
+
+    def calendar_events(self, v: CoalitionFacts) -> bytes:
+        """The coalition's dated events as serialised VEVENTs, for every calendar."""
+        return ical.events(v.slug, v.c, v.events, self.today, host_of(self.config))
 
     def agreement(self, terms: SignedTerms) -> Markup:
         """The MOU text, laid out from the signed terms alone (`_mou.html` sees only `t`)."""
@@ -439,7 +170,7 @@ class Renderer:
 
     def packet_files(self) -> dict[str, bytes]:
         """Every file the packet is made from, by template name."""
-        names = ["packet/packet.html", "packet/packet.css", "_mou.html"]
+        names = ["packet/packet.html", "packet/packet.css", "_mou.html", "_words.html"]
         fonts: set[str] = set()
         for folder in self.template_dirs:
             if (folder / "packet" / "fonts").is_dir():
@@ -469,7 +200,7 @@ class Renderer:
                     )
         return digest.hexdigest()
 
-    def packet_html(self, view: CoalitionView, revision: str, templates_hash: str) -> str:
+    def packet_html(self, view: CoalitionFacts, revision: str, templates_hash: str) -> str:
         """The packet of one coalition as HTML for WeasyPrint."""
         fonts = self.find("packet/fonts/DejaVuSerif.ttf").parent
         html = self.page(
@@ -503,7 +234,7 @@ class Renderer:
 
 def render_site(
     renderer: Renderer,
-    views: Sequence[CoalitionView],
+    views: Sequence[CoalitionFacts],
     items: Sequence[CoalitionFile],
     guide: Sequence[GuidePage],
     markdown: Markdown,
@@ -524,10 +255,19 @@ def _common(guide: Sequence[GuidePage]) -> dict[str, Any]:
 
 
 def coalition_pages(
-    renderer: Renderer, view: CoalitionView, guide: Sequence[GuidePage], packet: bool
+    renderer: Renderer,
+    view: CoalitionFacts,
+    guide: Sequence[GuidePage],
+    packet: bool,
+    events: bytes | None = None,
 ) -> dict[str, bytes]:
-    """The pages of one coalition: they depend on its own file (and its advisories) only."""
+    """The pages of one coalition: they depend on its own file (and its advisories) only.
+
+    `events` are its calendar events when the caller has them already.
+    """
     common = _common(guide)
+    if events is None:
+        events = renderer.calendar_events(view)
     base = f"coalitions/{view.slug}/"
     return {
         base + "index.html": renderer.page(
@@ -544,7 +284,7 @@ def coalition_pages(
         base + "history.html": renderer.page("history.html", "../../", v=view, **common),
         base + "changes.html": renderer.page("changes.html", "../../", v=view, **common),
         base + "coalition.json": _json(view),
-        base + "calendar.ics": ical.calendar(view.c.name, [view.ics_events]),
+        base + "calendar.ics": ical.calendar(view.c.name, [events]),
     }
 
 
@@ -567,12 +307,16 @@ def guide_pages(renderer: Renderer, guide: Sequence[GuidePage]) -> dict[str, byt
 
 def shared_pages(
     renderer: Renderer,
-    views: Sequence[CoalitionView],
+    views: Sequence[CoalitionFacts],
     items: Sequence[CoalitionFile],
     guide: Sequence[GuidePage],
     markdown: Markdown,
+    events: Mapping[str, bytes] | None = None,
 ) -> dict[str, bytes]:
-    """The pages about every coalition at once: dashboard, partners, reviews, search."""
+    """The pages about every coalition at once: dashboard, partners, reviews, search.
+
+    `events` are the coalitions' calendar events by slug when the caller has them already.
+    """
     today = renderer.today
     common = _common(guide)
     pages: dict[str, bytes] = {}
@@ -591,7 +335,10 @@ def shared_pages(
         models=_present(v.c.model for v in views),
         **common,
     )
-    pages["calendar.ics"] = ical.calendar(renderer.config.title, (v.ics_events for v in views))
+    pages["calendar.ics"] = ical.calendar(
+        renderer.config.title,
+        (events[v.slug] if events is not None else renderer.calendar_events(v) for v in views),
+    )
     pages["partners.html"] = renderer.page(
         "partners.html", "", organisations=_organisations(views), **common
     )
@@ -601,7 +348,7 @@ def shared_pages(
     return pages
 
 
-def _dashboard_order(view: CoalitionView) -> tuple[int, str, str]:
+def _dashboard_order(view: CoalitionFacts) -> tuple[int, str, str]:
     """Overdue first, then by the next review date, then by name."""
     upcoming = view.next_review.isoformat() if view.next_review else "9999"
     return (0 if view.overdue else 1, upcoming, view.c.name.casefold())
@@ -616,7 +363,7 @@ def host_of(config: SiteConfig) -> str:
     return urlsplit(config.base_url).hostname or "playbook.invalid"
 
 
-def _json(view: CoalitionView) -> bytes:
+def _json(view: CoalitionFacts) -> bytes:
     derived = {
         "fingerprint": {"short": view.print_.short, "full": view.print_.full},
         "matrix": [
@@ -659,14 +406,14 @@ def _json(view: CoalitionView) -> bytes:
 class Organisation:
     name: str
     sectors: tuple[str, ...]
-    memberships: tuple[tuple[CoalitionView, Partner, tuple[str, ...]], ...]
+    memberships: tuple[tuple[CoalitionFacts, Partner, tuple[str, ...]], ...]
     """(coalition, the partner record there, roles held)."""
     hours: int
     funding: tuple[str, ...]
 
 
-def _organisations(views: Sequence[CoalitionView]) -> tuple[Organisation, ...]:
-    grouped: dict[str, list[tuple[CoalitionView, Partner]]] = defaultdict(list)
+def _organisations(views: Sequence[CoalitionFacts]) -> tuple[Organisation, ...]:
+    grouped: dict[str, list[tuple[CoalitionFacts, Partner]]] = defaultdict(list)
     for view in views:
         for partner in view.c.partners:
             grouped[advise.org_key(partner.name)].append((view, partner))
@@ -694,7 +441,7 @@ def _organisations(views: Sequence[CoalitionView]) -> tuple[Organisation, ...]:
     return tuple(sorted(result, key=lambda o: o.name.casefold()))
 
 
-def _reviews(views: Sequence[CoalitionView], today: date) -> dict[str, Any]:
+def _reviews(views: Sequence[CoalitionFacts], today: date) -> dict[str, Any]:
     overdue = [(view, row) for view in views for row in view.reviews if row.state == "overdue"]
     upcoming = []
     for view in views:
@@ -708,7 +455,7 @@ def _reviews(views: Sequence[CoalitionView], today: date) -> dict[str, Any]:
 
 
 def _search_index(
-    views: Sequence[CoalitionView], guide: Sequence[GuidePage], markdown: Markdown
+    views: Sequence[CoalitionFacts], guide: Sequence[GuidePage], markdown: Markdown
 ) -> bytes:
     """The search index as a script (a JSON file cannot be fetched from file:// pages)."""
     entries: list[dict[str, str]] = []
@@ -798,7 +545,18 @@ def mou_text(renderer: Renderer, terms: SignedTerms) -> list[str]:
     return parser.lines
 
 
-def redline(before: Sequence[str], after: Sequence[str]) -> tuple[Markup, int, int]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Redline:
+    """Word-level changes between two MOU texts, laid out as HTML paragraphs."""
+
+    html: Markup
+    inserted: int
+    deleted: int
+    paragraphs: int
+    """How many paragraphs changed (each has an id change-N)."""
+
+
+def redline(before: Sequence[str], after: Sequence[str]) -> Redline:
     """Word-level insertions and deletions between two MOU texts, as HTML paragraphs.
 
     Paragraphs with a change get ids change-1, change-2... so the page can link to them.
@@ -839,4 +597,6 @@ def redline(before: Sequence[str], after: Sequence[str]) -> tuple[Markup, int, i
         else:
             html.append(f"<p>{' '.join(parts)}</p>")
     # every word was escaped above
-    return Markup("\n".join(html)), inserted, deleted
+    return Redline(
+        html=Markup("\n".join(html)), inserted=inserted, deleted=deleted, paragraphs=number
+    )

@@ -121,8 +121,7 @@ def next_review(coalition: Coalition) -> date | None:
 def is_overdue(coalition: Coalition, today: date) -> bool:
     """Whether a review was due before today and has not been held."""
     upcoming = next_review(coalition)
-    live = coalition.status in ("forming", "active", "under-review")
-    return live and upcoming is not None and upcoming < today
+    return coalition.live and upcoming is not None and upcoming < today
 
 
 def events(coalition: Coalition) -> tuple[Event, ...]:

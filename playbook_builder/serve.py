@@ -1,10 +1,10 @@
 """`playbook serve`: build into memory, serve on 127.0.0.1, rebuild what a change touches.
 
-Pages live in memory and are served from there; a changed coalition file re-renders its
-own pages, the pages that list every coalition, and any coalition whose advice changed
-with it; a changed template, guidance page or setting re-renders everything. Packets
-are rendered when a browser asks for one. Pages get a small script, in serve mode only,
-that listens for rebuilds: it reloads the page, or shows the error over it.
+A rebuild runs the same stages as `playbook build` (`build.prepare`, then
+`build.render_outputs`) into memory, with an in-memory cache under the build's own keys,
+so only what a change touches is laid out again and a page cannot differ from the built
+one. Packets are rendered when a browser asks for one. Pages get a small script, in serve
+mode only, that listens for rebuilds: it reloads the page, or shows the error over it.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from playbook_builder import advise, build, render, workspace
-from playbook_builder.content import load_guide
+from playbook_builder import build, workspace
+from playbook_builder.cache import MemoryCache
 from playbook_builder.errors import ContractError, PlaybookError
 
 EVENTS = "/__playbook__/events"
@@ -80,62 +80,33 @@ class LiveSite:
     ready: build.Prepared | None = None
     packets: dict[str, bytes] = field(default_factory=dict)
     changed: threading.Condition = field(default_factory=threading.Condition)
-    _advice: dict[str, tuple[advise.Advisory, ...]] = field(default_factory=dict)
+    store: MemoryCache = field(default_factory=MemoryCache)
+    """Outputs of earlier rebuilds, by the build's own keys: only what a change touches
+    is laid out again."""
 
     def rebuild(self, touched: Iterable[Path] = ()) -> None:
-        """Build again; only coalition pages a change touches when only coalitions changed."""
+        """Build again into memory, by the same stages as `playbook build`."""
         started = time.perf_counter()
-        touched = list(touched)
         try:
-            ready = build.prepare(self.root, self.today)
-            root = ready.found.root
-            only_coalitions = (
-                bool(touched)
-                and bool(self.pages)
-                and all(_is_coalition(path, root) for path in touched)
-            )
-            guide = load_guide(
-                ready.found.layered("content"), {"t": advise.THRESHOLDS}, ready.markdown
-            )
-            slugs = [v.slug for v in ready.views]
-            if only_coalitions:
-                names = {path.stem for path in touched}
-                pages = dict(self.pages)
-                for key in [k for k in pages if k.startswith("coalitions/")]:
-                    if key.split("/")[1] not in slugs:
-                        del pages[key]  # a deleted coalition disappears
-                for view in ready.views:
-                    if view.slug in names or self._advice.get(view.slug) != view.advisories:
-                        pages.update(render.coalition_pages(ready.renderer, view, guide, True))
-                pages.update(
-                    render.shared_pages(
-                        ready.renderer, ready.views, ready.loaded.coalitions, guide, ready.markdown
-                    )
-                )
-                what = f"{len(names)} coalition file(s)"
-            else:
-                pages = render.render_site(
-                    ready.renderer,
-                    ready.views,
-                    ready.loaded.coalitions,
-                    guide,
-                    ready.markdown,
-                    packets=slugs,
-                )
-                what = "everything"
+            ready = build.prepare(self.root, self.today, store=self.store)
+            made = build.render_outputs(ready, self.store, pdf=False, packet_links=True, jobs=1)
         except ContractError as err:
             self._fail("\n".join(str(p) for p in err.problems))
             return
         except PlaybookError as err:
             self._fail(str(err))
             return
+        self.store.prune()
         with self.changed:
-            self.pages, self.ready, self.error = pages, ready, ""
-            self._advice = {v.slug: v.advisories for v in ready.views}
+            self.pages, self.ready, self.error = made.files, ready, ""
             self.packets = {}
             self.version += 1
             self.changed.notify_all()
-        self.log(f"Rebuilt {what} in {time.perf_counter() - started:.2f} s.")
+        fresh = len(ready.facts) - made.cached
+        self.log(
+            f"Rebuilt in {time.perf_counter() - started:.2f} s: "
+            f"{fresh} of {len(ready.facts)} coalitions laid out again."
+        )
 
     def _fail(self, message: str) -> None:
         with self.changed:
@@ -154,22 +125,14 @@ class LiveSite:
             ready, cached = self.ready, self.packets.get(slug)
         if cached is not None or ready is None:
             return cached
-        view = next((v for v in ready.views if v.slug == slug), None)
-        if view is None:
+        fact = ready.of(slug)
+        if fact is None:
             return None
-        data = build.render_packet(ready, view).pdf
+        data = build.render_packet(ready, fact).pdf
         with self.changed:
             if self.ready is ready:
                 self.packets[slug] = data
         return data
-
-
-def _is_coalition(path: Path, root: Path) -> bool:
-    try:
-        relative = path.resolve().relative_to(root)
-    except ValueError:
-        return False
-    return len(relative.parts) == 2 and relative.parts[0] == "coalitions"
 
 
 def make_handler(site: LiveSite) -> type[http.server.BaseHTTPRequestHandler]:

@@ -17,7 +17,6 @@ from pathlib import PurePosixPath
 
 import yaml
 
-from playbook_builder.advise import SIGNING_MEMBERS
 from playbook_builder.errors import PlaybookError, Problem
 from playbook_builder.fingerprint import Fingerprint, fingerprint
 from playbook_builder.load import coalition_from_text
@@ -45,12 +44,12 @@ def sign(item: CoalitionFile, config: SiteConfig, signing: Signing) -> tuple[str
         raise PlaybookError(
             f"{item.path} has no partner {signing.partner!r}; its partners: {known}"
         )
-    if partner.status not in SIGNING_MEMBERS:
+    if not partner.must_sign:
         raise PlaybookError(
             f"{partner.name} has status {partner.status}: its signature does not count; "
             f"set its status first if it rejoined"
         )
-    latest = {s.partner: s for s in c.signatures}.get(partner.id)
+    latest = c.latest_signatures().get(partner.id)
     if latest is not None and current.matches(latest.mou_version):
         raise PlaybookError(
             f"{partner.name} already signed MOU {current.short} "

@@ -11,6 +11,7 @@ is read, every decompression is bounded, and the PDF library's own warnings stay
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import difflib
 import io
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playbook_builder import advise, build, load, render, workspace
+from playbook_builder import advise, build, facts, load, workspace
 from playbook_builder.errors import PlaybookError, Problem
 from playbook_builder.fingerprint import fingerprint, terms
 from playbook_builder.model import SLUG_PATTERN
@@ -109,9 +110,11 @@ def verify(packet: Path, root: Path | None) -> Verdict:
         return verdict()
     others = [c for c in ready.loaded.coalitions if c.slug != slug]
     advisories = advise.advise_all([*others, item], ready.today)[slug]
-    view = render.coalition_view(item, advisories, ready.today, ready.markdown)
-    view = render.with_revision(view, info.get("/playbookrevision", ""))
-    fresh = build.render_packet(ready, view).pdf
+    printed_facts = dataclasses.replace(
+        facts.coalition_facts(item, advisories, ready.today),
+        revision=info.get("/playbookrevision", ""),
+    )
+    fresh = build.render_packet(ready, printed_facts).pdf
     if fresh != data:
         with _quiet_pdf():
             difference = _first_difference(_open(packet, data), _open(packet, fresh))

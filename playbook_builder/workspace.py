@@ -50,6 +50,14 @@ class Workspace:
     def config_path(self) -> Path:
         return self.root / CONFIG_NAME
 
+    def contains(self, path: Path) -> bool:
+        """Whether `path`, links followed, is inside the workspace."""
+        try:
+            path.resolve().relative_to(self.root)
+        except ValueError:
+            return False
+        return True
+
     def shown(self, path: Path) -> PurePosixPath:
         """A path as printed in messages: relative to the root, forward slashes."""
         try:

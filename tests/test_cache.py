@@ -179,10 +179,11 @@ def test_cached_loading_equals_fresh_loading(workspace: Path) -> None:
     from playbook_builder import load
     from playbook_builder import workspace as ws
     from playbook_builder.cache import Cache
+    from playbook_builder.cached import cached_loader
 
     found = ws.find(workspace)
     store = Cache.for_workspace(workspace)
-    first = load.load_workspace(found, store)
-    again = load.load_workspace(found, store)
+    first = load.load_workspace(found, cached_loader(store))
+    again = load.load_workspace(found, cached_loader(store))
     assert store.hits == 3
     assert again == first == load.load_workspace(found)

@@ -62,7 +62,7 @@ def test_every_partner_signed_makes_the_packet_signed(housing: Path, run: Run) -
     _sign(run, housing, "housing-for-health", "county-health", "Dr. Samuel Iwu", "Health Officer")
     _sign(run, housing, "housing-for-health", "northside-tenants", "Keisha Abernathy", "Chair")
     ready = build.prepare(housing, None)
-    assert ready.views[0].signed
+    assert ready.facts[0].signed
     page = (housing / "site").exists()
     assert not page
     built = run("build", "--root", housing, "--today", TODAY, "--no-pdf")

@@ -1,0 +1,111 @@
+"""The build cache as a layer around the loading stage: a coalition file whose text and
+settings are the same as when this machine last loaded it is not parsed again.
+
+`load.py` knows nothing of it; the build hands `cached_loader(...)` to `load_workspace`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from playbook_builder import __version__
+from playbook_builder.cache import Cache, digest
+from playbook_builder.errors import Problem
+from playbook_builder.load import FileLoader, load_coalition
+from playbook_builder.model import Coalition, CoalitionFile, Located, SiteConfig, json_ready
+from playbook_builder.source import MAX_FILE_BYTES
+from playbook_builder.validate import adapter
+from playbook_builder.workspace import Workspace
+
+
+def cached_loader(store: Cache) -> FileLoader:
+    """`load_coalition` behind the cache `store` (or `load_coalition` itself, uncached)."""
+    if store.folder is None and not store.in_memory:
+        return load_coalition
+    settings: dict[int, str] = {}
+
+    def load(
+        workspace: Workspace, path: Path, config: SiteConfig, problems: list[Problem]
+    ) -> CoalitionFile | None:
+        if id(config) not in settings:  # encoded once per build, not once per file
+            settings.clear()
+            settings[id(config)] = json.dumps(json_ready(config), sort_keys=True)
+        return _cached_coalition(workspace, path, config, settings[id(config)], store, problems)
+
+    return load
+
+
+def _cached_coalition(
+    workspace: Workspace,
+    path: Path,
+    config: SiteConfig,
+    config_json: str,
+    store: Cache,
+    problems: list[Problem],
+) -> CoalitionFile | None:
+    """A valid file as loaded before (same text, same settings), else loaded and stored."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig") if workspace.contains(path) else None
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if text is None or path.stat().st_size > MAX_FILE_BYTES:
+        return load_coalition(workspace, path, config, problems)
+    key = digest(
+        [
+            "load",
+            __version__,
+            str(workspace.shown(path)),
+            text,
+            config_json,
+        ]
+    )
+    entry = store.get(key)
+    if entry is not None:
+        restored = _restore(entry, path, workspace)
+        # an entry is used only for the very text it was made from
+        if restored is not None and restored.source == text.replace("\r\n", "\n").replace(
+            "\r", "\n"
+        ):
+            return restored
+    loaded = load_coalition(workspace, path, config, problems)
+    if loaded is not None:
+        store.put(key, {"coalition.json": _freeze(loaded)})
+    return loaded
+
+
+def _freeze(item: CoalitionFile) -> bytes:
+    payload = {
+        "slug": item.slug,
+        "path": item.path,
+        "source": item.source,
+        "coalition": json_ready(item.coalition),
+        "values": [[list(k), list(v)] for k, v in item.located.values.items()],
+        "keys": [[list(k), list(v)] for k, v in item.located.keys.items()],
+    }
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def _restore(entry: dict[str, bytes], path: Path, workspace: Workspace) -> CoalitionFile | None:
+    """A CoalitionFile from a cache entry; None for anything that does not fit exactly."""
+    try:
+        payload = json.loads(entry["coalition.json"])
+        coalition = adapter(Coalition).validate_python(payload["coalition"])
+        located = Located(
+            values={tuple(k): (int(v[0]), int(v[1])) for k, v in payload["values"]},
+            keys={tuple(k): (int(v[0]), int(v[1])) for k, v in payload["keys"]},
+        )
+        item = CoalitionFile(
+            slug=str(payload["slug"]),
+            path=str(payload["path"]),
+            coalition=coalition,
+            located=located,
+            source=str(payload["source"]),
+        )
+    except (KeyError, TypeError, ValueError, ValidationError):
+        return None
+    if item.slug != path.stem or item.path != str(workspace.shown(path)):
+        return None
+    return item

@@ -1,0 +1,62 @@
+"""Rendering spread over worker processes, started once per build where `fork` exists.
+
+A worker inherits the parent's prepared workspace by forking, so nothing heavy is
+pickled: each task names a coalition and what to render of it, and each result is
+plain bytes. Small batches render in the parent process.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    slug: str
+    pages: bool
+    packet: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    slug: str
+    pages: dict[str, bytes]
+    packet: dict[str, bytes] | None
+    notices: tuple[str, ...]
+
+
+Render = Callable[[Task], Result]
+
+_WORKER: list[Render] = []
+"""The render function of a worker process: set in the worker only, by `_adopt`."""
+
+
+def _adopt(render: Render) -> None:
+    _WORKER[:] = [render]
+
+
+def _run_in_worker(task: Task) -> Result:
+    return _WORKER[0](task)
+
+
+def run(render: Render, tasks: Sequence[Task], jobs: int | None) -> Iterator[Result]:
+    """Render every task, in up to `jobs` worker processes when the work is worth it."""
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    heavy = sum(4 if task.packet else 1 for task in tasks)
+    if workers == 1 or heavy < 8 or "fork" not in multiprocessing.get_all_start_methods():
+        for task in tasks:
+            yield render(task)
+        return
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_adopt, initargs=(render,)
+    ) as pool:
+        # packets first: they take longest, so the pool stays busy to the end
+        ordered = sorted(tasks, key=lambda task: not task.packet)
+        futures = [pool.submit(_run_in_worker, task) for task in ordered]
+        for future in concurrent.futures.as_completed(futures):
+            yield future.result()

@@ -18,7 +18,6 @@ from dateutil.relativedelta import relativedelta
 
 from playbook_builder.fingerprint import Fingerprint, fingerprint
 from playbook_builder.model import (
-    CRITERIA,
     MODELS,
     AllianceModel,
     Coalition,
@@ -583,8 +582,3 @@ class _At(Protocol):
     def __call__(
         self, code: str, path: tuple[str | int, ...], message: str, mou: bool = False
     ) -> Advisory: ...
-
-
-def criteria_labels() -> tuple[str, ...]:
-    """The five criteria as column headings."""
-    return tuple(name.replace("_", " ") for name in CRITERIA)

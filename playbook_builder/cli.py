@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -40,6 +41,23 @@ def today_option(func: F) -> F:
         default=None,
         help="Judge dates as of YYYY-MM-DD (default: SOURCE_DATE_EPOCH, else today).",
     )(func)
+
+
+def reports_errors(func: F) -> F:
+    """Say the engine's errors as a user reads them: every located problem of a contract
+    error (exit 1), or the one line of any other (exit 1). Never a traceback."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ContractError as err:
+            _print_problems(err.problems)
+            raise SystemExit(1) from err
+        except PlaybookError as err:
+            raise click.ClickException(str(err)) from err
+
+    return cast(F, run)
 
 
 def _day(value: datetime.datetime | None) -> datetime.date | None:
@@ -88,6 +106,7 @@ def _say(message: str, **style: Any) -> None:
     show_default=True,
     help="text for people, json for tools, github for workflow annotations.",
 )
+@reports_errors
 def check(
     root: Path | None, today: datetime.datetime | None, strict: bool, output_format: str
 ) -> None:
@@ -101,10 +120,7 @@ def check(
     Example:
         playbook check --format github
     """
-    try:
-        report = build.check(root, _day(today))
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
+    report = build.check(root, _day(today))
     problems, advisories = report.problems, report.advisories
     if output_format == "json":
         payload = {
@@ -225,6 +241,7 @@ def _plural(count: int, noun: str) -> str:
     help="Worker processes for packets and pages (default: the number of cores).",
 )
 @click.option("--no-cache", is_flag=True, help="Render everything again, ignoring the build cache.")
+@reports_errors
 def build_command(
     root: Path | None,
     today: datetime.datetime | None,
@@ -315,6 +332,7 @@ class _Progress:
     default=None,
     help="Where to write it (default: site/coalitions/SLUG/SLUG-mou.pdf).",
 )
+@reports_errors
 def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path | None) -> None:
     """Print one coalition's MOU packet as a PDF.
 
@@ -322,13 +340,7 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
     Example:
         playbook pdf housing-for-health --out packet.pdf
     """
-    try:
-        ready = build.prepare(root, _day(today))
-    except ContractError as err:
-        _print_problems(err.problems)
-        raise SystemExit(1) from err
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
+    ready = build.prepare(root, _day(today))
     view = ready.of(slug)
     if view is None:
         known = ", ".join(f.slug for f in ready.facts) or "none"
@@ -337,17 +349,7 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
         )
     packet = build.render_packet(ready, view)
     target = out or ready.found.root / "site" / build.packet_path(slug)
-    try:
-        write.refuse_link_path(target.with_name(f".{target.name}.new"), ready.found.root)
-        write.refuse_link_path(target, ready.found.root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.with_name(f".{target.name}.new")
-        staging.write_bytes(packet.pdf)
-        staging.replace(target)
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
-    except OSError as err:
-        raise click.ClickException(f"cannot write {target}: {err.strerror}") from err
+    write.replace_file(target, packet.pdf, ready.found.root)
     for line in build.packet_notices(packet):
         click.echo(line, err=True)
     state = "signed" if view.signed else "DRAFT"
@@ -357,6 +359,7 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
 @cli.command()
 @root_option
 @click.argument("packet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@reports_errors
 def verify(root: Path | None, packet: Path) -> None:
     """Check a printed packet against the workspace.
 
@@ -370,13 +373,7 @@ def verify(root: Path | None, packet: Path) -> None:
     """
     from playbook_builder.verify import verify as check_packet
 
-    try:
-        verdict = check_packet(packet, root)
-    except ContractError as err:
-        _print_problems(err.problems)
-        raise SystemExit(1) from err
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
+    verdict = check_packet(packet, root)
     click.echo(f"Packet of {verdict.slug}: MOU {verdict.printed[:8]}.")
     for finding in verdict.findings:
         click.echo(finding)
@@ -392,6 +389,7 @@ def verify(root: Path | None, packet: Path) -> None:
 @click.argument("slug")
 @click.argument("rev_a", required=False)
 @click.argument("rev_b", required=False)
+@reports_errors
 def diff(root: Path | None, slug: str, rev_a: str | None, rev_b: str | None) -> None:
     """Show how the MOU text changed between two revisions.
 
@@ -407,13 +405,7 @@ def diff(root: Path | None, slug: str, rev_a: str | None, rev_b: str | None) -> 
 
     from playbook_builder import diff as diff_module
 
-    try:
-        result = diff_module.mou_diff(root, slug, rev_a, rev_b)
-    except ContractError as err:
-        _print_problems(err.problems)
-        raise SystemExit(1) from err
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
+    result = diff_module.mou_diff(root, slug, rev_a, rev_b)
     lines = list(
         difflib.unified_diff(
             result.before, result.after, result.before_label, result.after_label, lineterm="", n=1
@@ -446,6 +438,7 @@ def diff(root: Path | None, slug: str, rev_a: str | None, rev_b: str | None) -> 
     show_default=True,
     help="Days ahead to list what is coming up.",
 )
+@reports_errors
 def due(root: Path | None, today: datetime.datetime | None, within_days: int) -> None:
     """List overdue reviews, passed sunsets and what is coming up.
 
@@ -458,13 +451,7 @@ def due(root: Path | None, today: datetime.datetime | None, within_days: int) ->
     """
     from playbook_builder import due as due_module
 
-    try:
-        items, day, notices = due_module.due(root, _day(today), within_days)
-    except ContractError as err:
-        _print_problems(err.problems)
-        raise SystemExit(1) from err
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
+    items, day, notices = due_module.due(root, _day(today), within_days)
     for notice in notices:
         click.echo(notice, err=True)
     overdue = [i for i in items if i.overdue]
@@ -493,6 +480,7 @@ def due(root: Path | None, today: datetime.datetime | None, within_days: int) ->
 @click.option(
     "--organization", default="Our Organisation", show_default=True, help="Who keeps the playbook."
 )
+@reports_errors
 def init(folder: Path, force: bool, with_templates: bool, title: str, organization: str) -> None:
     """Create a new playbook workspace in FOLDER.
 
@@ -505,17 +493,14 @@ def init(folder: Path, force: bool, with_templates: bool, title: str, organizati
     """
     from playbook_builder import scaffold
 
-    try:
-        written = scaffold.init_workspace(
-            folder,
-            title=title,
-            organization=organization,
-            force=force,
-            with_templates=with_templates,
-            today=build.resolve_today(None, "UTC"),
-        )
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
+    written = scaffold.init_workspace(
+        folder,
+        title=title,
+        organization=organization,
+        force=force,
+        with_templates=with_templates,
+        today=build.resolve_today(None, "UTC"),
+    )
     for path in written:
         if not _quiet() and (path.parent == folder or path.parent.name == "coalitions"):
             click.echo(f"  wrote {path}", err=True)
@@ -542,6 +527,7 @@ def init(folder: Path, force: bool, with_templates: bool, title: str, organizati
 )
 @click.option("--bridge-value", help="For values-bridge: the shared value.")
 @click.option("--joint-entity", help="For structural: what the partners create.")
+@reports_errors
 def new(
     root: Path | None,
     slug: str,
@@ -566,10 +552,7 @@ def new(
     """
     from playbook_builder import scaffold
 
-    try:
-        found = workspace.find(root)
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
+    found = workspace.find(root)
     if not scaffold.is_slug(slug):
         raise click.BadParameter(
             "use lower-case letters and digits joined by hyphens, like clean-air", param_hint="SLUG"
@@ -604,10 +587,7 @@ def new(
             **({"bridge_value": bridge_value} if bridge_value else {}),
             **({"joint_entity": joint_entity} if joint_entity else {}),
         )
-    try:
-        path = scaffold.new_coalition(found.root, slug, answers, build.resolve_today(None, "UTC"))
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
+    path = scaffold.new_coalition(found.root, slug, answers, build.resolve_today(None, "UTC"))
     _say(f"Wrote {path}. Check it with: playbook check")
 
 
@@ -622,6 +602,7 @@ def new(
     help="Port on 127.0.0.1 (0 picks a free one).",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the site in a browser.")
+@reports_errors
 def serve(
     root: Path | None, today: datetime.datetime | None, port: int, open_browser: bool
 ) -> None:
@@ -646,13 +627,12 @@ def serve(
 
     try:
         live.serve(root, _day(today), port, lambda line: _say(line), ready)
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
     except OSError as err:
         raise click.ClickException(f"cannot serve on port {port}: {err.strerror}") from err
 
 
 @cli.command()
+@reports_errors
 def schema() -> None:
     """Print the JSON Schema of a coalition file.
 
@@ -670,6 +650,7 @@ def schema() -> None:
 @cli.command()
 @root_option
 @click.argument("slug")
+@reports_errors
 def fingerprint(root: Path | None, slug: str) -> None:
     """Print a coalition's MOU fingerprint.
 
@@ -692,6 +673,7 @@ def fingerprint(root: Path | None, slug: str) -> None:
 @root_option
 @today_option
 @click.argument("slug")
+@reports_errors
 def score(root: Path | None, today: datetime.datetime | None, slug: str) -> None:
     """Print a coalition's decision matrix and recommended model.
 
@@ -760,6 +742,7 @@ def score(root: Path | None, today: datetime.datetime | None, slug: str) -> None
     default=None,
     help="When it was signed, YYYY-MM-DD (default: today).",
 )
+@reports_errors
 def sign(
     root: Path | None,
     slug: str,
@@ -786,12 +769,9 @@ def sign(
     loaded = build.load_valid(root)
     day = _day(signed_on) or build.resolve_today(None, loaded.config.timezone)
     record = signing.Signing(partner=partner_id, signer=signer, title=title, date=day)
-    try:
-        text, signed = signing.sign(item, loaded.config, record)
-        path = found.root / item.path
-        write.replace_file(path, signing.as_written(text, path.read_bytes()), found.root)
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
+    text, signed = signing.sign(item, loaded.config, record)
+    path = found.root / item.path
+    write.replace_file(path, signing.as_written(text, path.read_bytes()), found.root)
     partner = item.coalition.partner(partner_id)
     name = partner.name if partner else partner_id
     _say(f"Recorded: {signer} signed MOU {signed.short} for {name} on {day.isoformat()}.")
@@ -805,13 +785,7 @@ def sign(
 
 def _coalition(root: Path | None, slug: str) -> CoalitionFile:
     """One valid coalition of the workspace, or exit with the problems."""
-    try:
-        loaded = build.load_valid(root)
-    except ContractError as err:
-        _print_problems(err.problems)
-        raise SystemExit(1) from err
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
+    loaded = build.load_valid(root)
     item = loaded.coalition(slug)
     if item is None:
         known = ", ".join(c.slug for c in loaded.coalitions) or "none"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -76,17 +77,28 @@ def fast_subsetting() -> bool:
     return getattr(ffi, "harfbuzz_subset", None) is not None
 
 
+_FONTTOOLS = threading.Lock()
+
+
 @contextmanager
 def _pinned_epoch(today: date) -> Iterator[None]:
-    """fontTools stamps fonts with the clock unless SOURCE_DATE_EPOCH is set."""
-    saved = os.environ.get("SOURCE_DATE_EPOCH")
-    if saved is None:
-        stamp = datetime(today.year, today.month, today.day, tzinfo=UTC)
-        os.environ["SOURCE_DATE_EPOCH"] = str(int(stamp.timestamp()))
-    try:
+    """Fonts without a clock in them.
+
+    HarfBuzz subsetting (Debian's libharfbuzz-subset0, which the README asks for) writes no
+    timestamp, and then nothing is changed. Without it WeasyPrint falls back to fontTools,
+    which stamps fonts with the clock unless SOURCE_DATE_EPOCH is set: only in that case is
+    the variable set, for one rendering at a time, so that threads (the preview server)
+    never see it come and go under them.
+    """
+    if fast_subsetting() or "SOURCE_DATE_EPOCH" in os.environ:
         yield
-    finally:
-        if saved is None:
+        return
+    stamp = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    with _FONTTOOLS:
+        os.environ["SOURCE_DATE_EPOCH"] = str(int(stamp.timestamp()))
+        try:
+            yield
+        finally:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 

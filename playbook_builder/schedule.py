@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -24,14 +23,6 @@ CADENCE_STEP: dict[Cadence, tuple[int, int]] = {
     "quarterly": (0, 3),
 }
 """(days, months) between check-ins."""
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, clamped to the end of a shorter month."""
-    total = day.year * 12 + day.month - 1 + months
-    year, month = divmod(total, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
 
 
 EventKind = Literal["window", "launch", "effective", "review", "check-in", "sunset"]
@@ -97,7 +88,7 @@ def check_in_dates(coalition: Coalition, until: date | None = None) -> tuple[dat
     while (
         current := first + timedelta(days=days * count)
         if days
-        else add_months(first, months * count)
+        else first + relativedelta(months=months * count)
     ) <= end:
         dates.append(current)
         count += 1

@@ -54,10 +54,12 @@ def refuse_link_path(path: Path, root: Path | None = None) -> None:
 
 
 def replace_file(path: Path, data: bytes, root: Path) -> None:
-    """Replace a workspace file with new bytes in one rename, keeping its permissions."""
+    """Write one file in a single rename (keeping the permissions of the file it replaces);
+    never through a link between it and the workspace `root`."""
     refuse_link_path(path, root)
     try:
-        mode = path.stat().st_mode & 0o777
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

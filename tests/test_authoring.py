@@ -17,6 +17,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 from tests.conftest import Run
 from tests.test_browser import CHROMIUM_ARGS, _chromium
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 PLAYBOOK = [sys.executable, "-m", "playbook_builder"]
 
 

@@ -15,6 +15,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

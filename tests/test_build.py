@@ -13,6 +13,8 @@ from playbook_builder import advise
 from tests.conftest import REPO, Run
 from tests.sitecheck import broken_links, parse
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 TODAY = "2026-11-25"
 SLUGS = ("dignity-in-detention", "fair-trade-pact", "housing-for-health")
 

@@ -12,6 +12,8 @@ import pytest
 from playbook_builder import build, cache
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 TODAY = "2026-11-25"
 SLUGS = ("dignity-in-detention", "fair-trade-pact", "housing-for-health")
 

@@ -10,7 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Run
+
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
 
 TODAY = "2026-11-25"
 KILLS = 12

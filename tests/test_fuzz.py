@@ -18,6 +18,8 @@ from playbook_builder.model import CRITERIA
 from tests.conftest import REPO
 from tests.sitecheck import parse
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 SAMPLES = sorted((REPO / "coalitions").glob("*.yaml"))
 YAMLISH = st.text(
     alphabet=st.sampled_from([*"abz019:-[]{}&*!|>#'\",. \n\t%@`?~", "\u00e9", "\u4e2d"]),

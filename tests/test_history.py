@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import REPO, Run
 from tests.sitecheck import parse
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 TODAY = "2026-11-25"
 
 

@@ -31,6 +31,8 @@ from tests.conftest import DATA, REPO, Counting, Run, minimal
 from tests.sitecheck import parse
 from tests.test_browser import CHROMIUM_ARGS, QuietHandler, _chromium
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 TODAY = "2026-11-25"
 EXAMPLE = DATA / "example-coalition.yaml"
 PAYLOAD = (

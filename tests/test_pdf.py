@@ -18,6 +18,8 @@ from playbook_builder.cli import cli
 from playbook_builder.fingerprint import fingerprint
 from tests.conftest import REPO, Counting, Run
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 TODAY = "2026-11-25"
 SECTIONS = (
     "1. The parties", "2. Shared goal", "3. The alliance", "4. Commitments",

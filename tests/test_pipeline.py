@@ -12,6 +12,8 @@ from playbook_builder import build
 from playbook_builder.serve import LiveSite
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 TODAY = datetime.date(2026, 11, 25)
 
 

@@ -21,6 +21,8 @@ from playbook_builder import __version__
 from playbook_builder.model import SiteConfig, json_ready
 from tests.conftest import REPO, Run
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 TODAY = "2026-11-25"
 FORGED = "FORGED PURPOSE nobody agreed to"
 

@@ -15,6 +15,8 @@ from pypdf import PdfReader, PdfWriter
 
 from tests.conftest import REPO, Run
 
+pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
+
 TODAY = "2026-11-25"
 SLUG = "housing-for-health"
 

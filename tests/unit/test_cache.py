@@ -1,0 +1,70 @@
+"""cache.py: sealed entries; anything not sealed by this key is a miss."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from playbook_builder.cache import Cache, MemoryCache, digest
+from playbook_builder.errors import PlaybookError
+
+
+def test_parts_are_length_prefixed() -> None:
+    assert digest(["ab", "c"]) != digest(["a", "bc"])
+
+
+def test_an_entry_opens_only_with_its_key_and_secret(tmp_path: Path) -> None:
+    secret = os.urandom(32)
+    store = Cache(tmp_path, secret)
+    key = digest(["x"])
+    store.put(key, {"a.html": b"page"})
+    assert Cache(tmp_path, secret).get(key) == {"a.html": b"page"}
+    assert Cache(tmp_path, os.urandom(32)).get(key) is None
+    entry = next(p for p in tmp_path.rglob("*") if p.is_file())
+    entry.write_bytes(entry.read_bytes()[:-1])
+    assert Cache(tmp_path, secret).get(key) is None
+
+
+def test_prune_keeps_what_was_used(tmp_path: Path) -> None:
+    secret = os.urandom(32)
+    first = Cache(tmp_path, secret)
+    first.put(digest(["old"]), {"a": b"1"})
+    second = Cache(tmp_path, secret)
+    second.put(digest(["new"]), {"a": b"2"})
+    second.prune()
+    assert Cache(tmp_path, secret).get(digest(["old"])) is None
+    assert Cache(tmp_path, secret).get(digest(["new"])) == {"a": b"2"}
+
+
+def test_the_workspace_cache_lives_outside_the_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYBOOK_CACHE_DIR", str(tmp_path / "user-cache"))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    store = Cache.for_workspace(workspace)
+    assert store.folder is not None
+    assert not store.folder.is_relative_to(workspace)
+    key = tmp_path / "user-cache" / "key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert Cache.for_workspace(workspace).secret == store.secret
+
+
+def test_a_linked_cache_folder_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "user-cache").symlink_to(tmp_path / "real")
+    monkeypatch.setenv("PLAYBOOK_CACHE_DIR", str(tmp_path / "user-cache"))
+    with pytest.raises(PlaybookError, match="symbolic link"):
+        Cache.for_workspace(tmp_path / "ws")
+
+
+def test_the_memory_cache_forgets_what_a_rebuild_did_not_use() -> None:
+    store = MemoryCache()
+    store.put("a", {"x": b"1"})
+    store.put("b", {"x": b"2"})
+    store.prune()
+    assert store.get("a") == {"x": b"1"}
+    store.prune()  # only "a" was used since the last prune
+    assert store.get("b") is None

@@ -1,0 +1,64 @@
+"""source.py: YAML text -> plain values with the line and column of each."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from playbook_builder.source import describe, field_path, parse, read_text
+
+SHOWN = PurePosixPath("coalitions/x.yaml")
+
+
+def test_positions_of_values_and_keys() -> None:
+    parsed, problems = parse("name: A\npartners:\n  - id: a\n    name: Alpha\n", SHOWN)
+    assert problems == []
+    assert parsed is not None
+    assert parsed.data == {"name": "A", "partners": [{"id": "a", "name": "Alpha"}]}
+    assert parsed.located.at(("partners", 0, "name")) == (4, 11)
+    assert parsed.located.at(("partners", 0, "name"), key=True) == (4, 5)
+    assert parsed.located.at(("partners", 0, "missing")) == (3, 5)  # nearest located parent
+
+
+def test_a_duplicate_key_is_a_located_problem() -> None:
+    _, problems = parse("name: A\nname: B\n", SHOWN)
+    assert [(p.line, p.column, p.field) for p in problems] == [(2, 1, "name")]
+
+
+def test_tags_are_refused() -> None:
+    _, problems = parse("name: !!python/name:os.system x\n", SHOWN)
+    assert problems
+    assert problems[0].line == 1
+
+
+def test_a_syntax_error_says_where() -> None:
+    parsed, problems = parse("name: [\n", SHOWN)
+    assert parsed is None
+    assert problems[0].field == "(yaml)"
+    assert problems[0].line == 2
+
+
+def test_bom_and_crlf_are_read_away(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_bytes(b"\xef\xbb\xbfname: A\r\npurpose: B\r\n")
+    text, problems = read_text(path, SHOWN)
+    assert problems == []
+    assert text == "name: A\npurpose: B\n"
+
+
+def test_latin1_bytes_are_located(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_bytes(b"name: A\npurpose: caf\xe9\n")
+    text, problems = read_text(path, SHOWN)
+    assert text is None
+    assert (problems[0].line, problems[0].column) == (2, 13)
+    assert "0xe9" in problems[0].found
+
+
+def test_how_values_read_in_messages() -> None:
+    parsed, _ = parse('a: 6\nb: "five"\nc: [1, 2]\nd:\n', SHOWN)
+    assert parsed is not None
+    assert describe(parsed.nodes[("a",)]) == "6"
+    assert describe(parsed.nodes[("b",)]) == '"five"'
+    assert describe(parsed.nodes[("c",)]) == "a list of 2 items"
+    assert describe(parsed.nodes[("d",)]) == "an empty value"
+    assert field_path(("partners", 1, "scores")) == "partners[1].scores"

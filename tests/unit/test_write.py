@@ -1,0 +1,70 @@
+"""write.py: the output folder, all or nothing, never through a link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from playbook_builder import write
+from playbook_builder.errors import PlaybookError
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_a_site_replaces_the_previous_one_whole(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert write.write_site({"a.html": b"1", "x/b.html": b"2"}, out)
+    assert write.write_site({"a.html": b"1", "c.html": b"3"}, out)
+    assert _tree(out) == {"a.html": b"1", "c.html": b"3"}  # x/b.html of the old site is gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.state", "site"]
+
+
+def test_an_unchanged_site_is_not_written_again(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write.write_site({"a.html": b"1"}, out)
+    assert not write.write_site({"a.html": b"1"}, out)
+    (out / "a.html").write_bytes(b"edited by hand")
+    assert write.write_site({"a.html": b"1"}, out)
+    assert _tree(out) == {"a.html": b"1"}
+
+
+def test_names_cannot_leave_the_output(tmp_path: Path) -> None:
+    with pytest.raises(PlaybookError, match="outside the output folder"):
+        write.write_site({"../escape.html": b"x"}, tmp_path / "site")
+    assert not (tmp_path / "escape.html").exists()
+
+
+@pytest.mark.parametrize("name", ["site", ".site.lock", ".site.state", ".site.old-1"])
+def test_links_where_a_build_writes_are_refused(tmp_path: Path, name: str) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / name).symlink_to(elsewhere)
+    with pytest.raises(PlaybookError, match="refusing to write through the symbolic link"):
+        write.check_target(tmp_path / "site", tmp_path)
+
+
+def test_a_linked_folder_inside_the_workspace_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "public").symlink_to(tmp_path / "real")
+    with pytest.raises(PlaybookError, match=str(tmp_path / "public")):
+        write.check_target(tmp_path / "public" / "site", tmp_path)
+
+
+def test_the_workspace_cannot_be_the_output(tmp_path: Path) -> None:
+    with pytest.raises(PlaybookError, match="cannot be the output folder"):
+        write.check_target(tmp_path, tmp_path)
+
+
+def test_replace_file_keeps_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("old")
+    path.chmod(0o640)
+    write.replace_file(path, b"new", tmp_path)
+    assert path.read_bytes() == b"new"
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["a.yaml"]

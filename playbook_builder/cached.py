@@ -85,7 +85,7 @@ def _freeze(item: CoalitionFile) -> bytes:
         "values": [[list(k), list(v)] for k, v in item.located.values.items()],
         "keys": [[list(k), list(v)] for k, v in item.located.keys.items()],
     }
-    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return json.dumps(payload, allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
 def _restore(entry: dict[str, bytes], path: Path, workspace: Workspace) -> CoalitionFile | None:

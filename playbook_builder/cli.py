@@ -129,7 +129,9 @@ def check(
             "today": report.today.isoformat(),
             "strict": strict,
         }
-        click.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
+        click.echo(
+            json.dumps(payload, allow_nan=False, indent=2, sort_keys=True, ensure_ascii=False)
+        )
     elif output_format == "github":
         for problem in problems:
             click.echo(
@@ -644,7 +646,11 @@ def schema() -> None:
     """
     from playbook_builder.validate import coalition_schema
 
-    click.echo(json.dumps(coalition_schema(), indent=2, sort_keys=True, ensure_ascii=False))
+    click.echo(
+        json.dumps(
+            coalition_schema(), allow_nan=False, indent=2, sort_keys=True, ensure_ascii=False
+        )
+    )
 
 
 @cli.command()

@@ -47,7 +47,9 @@ def terms(coalition: Coalition | SignedTerms) -> dict[str, Any]:
 def canonical(coalition: Coalition | SignedTerms) -> str:
     """The canonical serialisation that is hashed."""
     payload = {"scheme": SCHEME, "terms": terms(coalition)}
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        payload, allow_nan=False, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
 
 
 def fingerprint(coalition: Coalition | SignedTerms) -> Fingerprint:

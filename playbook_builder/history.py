@@ -8,15 +8,21 @@ no error. A shallow clone would give wrong dates silently, so it is detected and
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_FIELD = "\x1f"
-_RECORD = "\x1e"
+_START = "@@commit"
+"""Begins each commit in the log; fields and names are separated by NUL, which no commit
+message, author or file name can hold, so no text of theirs can change the structure."""
+_FORMAT = f"%x00{_START}%x00%H%x00%h%x00%aI%x00%an%x00%s%x00"
+_HASH = re.compile(r"[0-9a-f]{7,64}")
+_STATUS = re.compile(r"[ACDMRTUXB][0-9]{0,3}")
 SHALLOW_ADVICE = (
     "this is a shallow clone, so revision dates and history are incomplete: run "
     "`git fetch --unshallow`, or in CI fetch the full history (GitHub Actions: "
@@ -107,7 +113,8 @@ def read(root: Path, paths: Iterable[str], folder: str = "coalitions") -> Histor
     log = _git(
         root,
         "log",
-        f"--format={_RECORD}%H{_FIELD}%h{_FIELD}%aI{_FIELD}%an{_FIELD}%s",
+        "-z",
+        f"--format={_FORMAT}",
         "--name-status",
         "-M",
         "--relative",
@@ -130,39 +137,55 @@ def read(root: Path, paths: Iterable[str], folder: str = "coalitions") -> Histor
 
 
 def _parse_log(text: str, current: set[str]) -> dict[str, tuple[Commit, ...]]:
-    """Commits per current path, following renames backwards from the newest commit."""
+    """Commits per current path, following renames backwards from the newest commit.
+
+    The log is a stream of NUL-separated fields: a commit's five fields after each start
+    mark, then its changed files as (status, path) or (status, old path, new path). A
+    commit whose hash or date does not read as one is left out, never trusted.
+    """
     alias = {path: path for path in current}  # name at this point in history -> current name
     found: dict[str, list[Commit]] = {path: [] for path in current}
-    for record in text.split(_RECORD)[1:]:
-        head, _, body = record.partition("\n")
-        parts = head.split(_FIELD)
-        if len(parts) != 5:
+    tokens = [token.lstrip("\n") for token in text.split("\0")]
+    commit: Commit | None = None
+    position = 0
+    while position < len(tokens):
+        token = tokens[position]
+        position += 1
+        if token == _START and position + 5 <= len(tokens):
+            full, short, when, author, subject = tokens[position : position + 5]
+            position += 5
+            commit = _commit(full, short, when, author, subject)
             continue
-        full, short, when, author, subject = parts
-        date = datetime.datetime.fromisoformat(when)
-        for line in body.splitlines():
-            columns = line.split("\t")
-            if len(columns) < 2:
-                continue
-            kind = columns[0][:1]
-            if kind in ("R", "C") and len(columns) == 3:
-                old, new = columns[1], columns[2]
-                owner = alias.get(new)
-                if owner is None:
-                    continue
-                found[owner].append(Commit(full, short, date, author, subject, new))
-                if kind == "R":
-                    del alias[new]
-                    alias[old] = owner
-            else:
-                name = columns[1]
-                owner = alias.get(name)
-                if owner is None:
-                    continue
-                found[owner].append(Commit(full, short, date, author, subject, name))
-                if kind == "A":
-                    del alias[name]  # older commits of this name were another file
+        if not _STATUS.fullmatch(token):
+            continue
+        kind = token[0]
+        names = 2 if kind in "RC" else 1
+        paths = tokens[position : position + names]
+        position += names
+        if commit is None or len(paths) != names:
+            continue
+        new = paths[-1]
+        owner = alias.get(new)
+        if owner is None:
+            continue
+        found[owner].append(dataclasses.replace(commit, path=new))
+        if kind == "R":
+            del alias[new]
+            alias[paths[0]] = owner
+        elif kind == "A":
+            del alias[new]  # older commits of this name were another file
     return {path: tuple(commits) for path, commits in found.items()}
+
+
+def _commit(full: str, short: str, when: str, author: str, subject: str) -> Commit | None:
+    """A commit from its log fields, or None when they are not what git writes."""
+    if not (_HASH.fullmatch(full) and _HASH.fullmatch(short) and full.startswith(short)):
+        return None
+    try:
+        date = datetime.datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    return Commit(full, short, date, author, subject, "")
 
 
 def _parse_status(data: bytes, prefix: str, current: set[str]) -> set[str]:

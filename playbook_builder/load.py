@@ -126,7 +126,7 @@ def load_coalition(
             )
         )
         return None
-    if not _SLUG.match(slug):
+    if not _SLUG.fullmatch(slug):
         problems.append(
             Problem(
                 shown,
@@ -154,7 +154,7 @@ def load_coalition(
     if text is None:
         return None
     item = coalition_from_text(text, slug, shown, config, problems)
-    return item if _SLUG.match(slug) else None
+    return item if _SLUG.fullmatch(slug) else None
 
 
 def coalition_from_text(

@@ -9,15 +9,25 @@ The pydantic annotations here are declarations only (types, ranges, patterns, do
 from __future__ import annotations
 
 import datetime
+import unicodedata
 from dataclasses import dataclass, field, fields, is_dataclass
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, PlainValidator, Strict, WithJsonSchema, with_config
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    Strict,
+    WithJsonSchema,
+    with_config,
+)
 from pydantic_core import PydanticCustomError
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
-"""File names (the coalition slug) and partner ids."""
+"""File names (the coalition slug) and partner ids; match it whole (`re.fullmatch`), since
+Python's `$` also matches before a final line break."""
 
 _CONFIG = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
@@ -40,19 +50,96 @@ def parse_fraction(value: object) -> Fraction:
     raise PydanticCustomError("fraction", "a fraction such as 2/3")
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+"""Dates outside these years are typing mistakes (and would overflow date arithmetic)."""
+
+
 def _parse_date(value: object) -> datetime.date:
     """Read a calendar date; say why when it is not one."""
+    day: datetime.date | None = None
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-        return value
-    if isinstance(value, str):
+        day = value
+    elif isinstance(value, str):
         parts = value.strip().split("-")
         if len(parts) == 3 and all(part.isdigit() for part in parts) and len(parts[0]) == 4:
-            year, month, day = (int(part) for part in parts)
+            year, month, number = (int(part) for part in parts)
             try:
-                return datetime.date(year, month, day)
+                day = datetime.date(year, month, number)
             except ValueError:
                 raise PydanticCustomError("date", "a real calendar date as YYYY-MM-DD") from None
-    raise PydanticCustomError("date", "a date as YYYY-MM-DD")
+    if day is None:
+        raise PydanticCustomError("date", "a date as YYYY-MM-DD")
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise PydanticCustomError(
+            "date", f"a date as YYYY-MM-DD between the years {FIRST_YEAR} and {LAST_YEAR}"
+        )
+    return day
+
+
+DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Characters that reverse or isolate the direction of the text after them: they can make
+one partner's name show as another's, or `USD 0001` read as `USD 1000`."""
+JOINERS = frozenset("\u200c\u200d")
+"""Zero-width (non-)joiners: invisible, but needed to spell words in several scripts."""
+
+
+_CONTROL_NAMES = {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\t": "TAB", "\x85": "NEXT LINE"}
+
+
+def character_name(char: str) -> str:
+    """`U+202E (RIGHT-TO-LEFT OVERRIDE)`."""
+    name = _CONTROL_NAMES.get(char) or unicodedata.name(char, "a control character")
+    return f"U+{ord(char):04X} ({name})"
+
+
+def _refuse(char: str, allowed: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "text", "{allowed}", {"found": f"the character {character_name(char)}", "allowed": allowed}
+    )
+
+
+def _visible_text(value: str) -> str:
+    """Free text: any character but those that change the direction of what follows."""
+    for char in value:
+        if char in DIRECTION_CONTROLS:
+            raise _refuse(char, "text without direction-changing characters (delete it)")
+    return value
+
+
+def _one_line(value: str) -> str:
+    """A name, id, signer or title: one line, and no invisible format characters."""
+    for char in value:
+        if char in "\n\r\x0b\x0c\x85\u2028\u2029":
+            raise _refuse(char, "one line of text (names and titles cannot break lines)")
+        if unicodedata.category(char) == "Cf" and char not in JOINERS:
+            raise _refuse(char, "a name of visible characters (delete the invisible one)")
+    return value
+
+
+def _base_url(value: str) -> str:
+    """Where the site is published: an http(s) address, or nothing."""
+    if value and (not value.lower().startswith(("https://", "http://")) or _url(value) != value):
+        raise PydanticCustomError("url", "a web address starting https:// or http://, or nothing")
+    return value
+
+
+URL_SCHEMES = ("https", "http", "mailto", "tel")
+"""What a link in a coalition file may lead to."""
+
+
+def _url(value: str) -> str:
+    """A web address or a mail or phone link; nothing a browser would run or open locally."""
+    allowed = "a web address starting https:// or http://, or a mailto: or tel: link"
+    scheme, colon, rest = value.partition(":")
+    if (
+        not colon
+        or scheme.lower() not in URL_SCHEMES
+        or any(char.isspace() or unicodedata.category(char)[0] == "C" for char in value)
+        or (scheme.lower() in ("http", "https") and not rest.startswith("//"))
+        or len(rest.strip("/")) == 0
+    ):
+        raise PydanticCustomError("url", allowed)
+    return value
 
 
 MAX_TEXT = 2_000
@@ -63,19 +150,34 @@ MAX_ITEMS = 50
 MAX_PARTNERS = 100
 """Partners, roles, overrides, clauses and signatures in one coalition."""
 
-Text = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_TEXT)]
-LongText = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_CLAUSE)]
+Text = Annotated[
+    str, Strict(), Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_visible_text)
+]
+Line = Annotated[Text, AfterValidator(_one_line)]
+"""Names, titles, signers: one line of visible text."""
+LongText = Annotated[
+    str, Strict(), Field(min_length=1, max_length=MAX_CLAUSE), AfterValidator(_visible_text)
+]
 Texts = Annotated[tuple[Text, ...], Field(max_length=MAX_ITEMS)]
 Slug = Annotated[str, Strict(), Field(pattern=SLUG_PATTERN)]
+Url = Annotated[
+    str,
+    Strict(),
+    Field(min_length=1, max_length=MAX_TEXT),
+    AfterValidator(_url),
+    WithJsonSchema({"type": "string", "pattern": "^(https?://|mailto:|tel:)"}),
+]
 Date = Annotated[
     datetime.date,
     PlainValidator(_parse_date),
     WithJsonSchema({"type": "string", "format": "date"}),
 ]
-Count = Annotated[int, Strict(), Field(ge=0)]
-Months = Annotated[int, Strict(), Field(ge=1)]
+Hours = Annotated[int, Strict(), Field(ge=0, le=100_000)]
+Days = Annotated[int, Strict(), Field(ge=0, le=3_650)]
+Months = Annotated[int, Strict(), Field(ge=1, le=600)]
+Minutes = Annotated[int, Strict(), Field(ge=1, le=1_440)]
 Score = Annotated[int, Strict(), Field(ge=1, le=5)]
-Money = Annotated[float, Strict(), Field(ge=0)]
+Money = Annotated[float, Strict(), Field(ge=0, le=1e12, allow_inf_nan=False)]
 CurrencyCode = Annotated[str, Strict(), Field(pattern=r"^[A-Z]{3}$")]
 Fingerprint = Annotated[str, Strict(), Field(pattern=r"^[0-9a-f]{8,64}$")]
 Ratio = Annotated[
@@ -142,7 +244,7 @@ def article(word: str) -> str:
 class Window:
     """The concrete event that makes now the time."""
 
-    event: Text
+    event: Line
     """A hearing, a deadline, a crisis."""
     date: Date
     """When it happens."""
@@ -153,7 +255,7 @@ class Window:
 class InternalAlignment:
     """Your own board's or leadership's sign-off on the alliance."""
 
-    approved_by: Text
+    approved_by: Line
     """Who approved it, e.g. the board of directors."""
     date: Date
     """When."""
@@ -186,9 +288,9 @@ class Constraints:
 class Person:
     """Someone who signs for an organisation."""
 
-    name: Text
+    name: Line
     """Full name."""
-    title: Text
+    title: Line
     """Job title, as printed under the signature."""
 
 
@@ -197,7 +299,7 @@ class Person:
 class Commitment:
     """What a partner puts in."""
 
-    staff_hours_per_month: Count | None = None
+    staff_hours_per_month: Hours | None = None
     """Staff time, in hours a month."""
     funding: Money | None = None
     """Money, in `currency`."""
@@ -238,15 +340,15 @@ class Partner:
 
     id: Slug
     """Unique within the file; every other reference to this partner uses it."""
-    name: Text
+    name: Line
     """The organisation's name."""
     decision_maker: Person
     """Who signs the MOU for this partner."""
     scores: Scores
     """The five criteria, each 1-5."""
-    sector: Text | None = None
+    sector: Line | None = None
     """e.g. labor union, hospital system."""
-    contact: Text | None = None
+    contact: Line | None = None
     """E-mail or phone."""
     wants: Text | None = None
     """What the partner wants, from the exploratory meeting."""
@@ -282,7 +384,7 @@ class Partner:
 class Role:
     """A named job in the coalition, held by one partner."""
 
-    title: Text
+    title: Line
     """e.g. Coordinator, Fiscal agent."""
     partner: Slug
     """The id of the partner that holds it."""
@@ -338,11 +440,11 @@ class Communication:
 
     cadence: Cadence = "monthly"
     """weekly, biweekly, monthly or quarterly."""
-    minutes: Annotated[int, Strict(), Field(ge=1)] = 30
+    minutes: Minutes = 30
     """How long each check-in lasts."""
-    channel: Text | None = None
+    channel: Line | None = None
     """e.g. video call."""
-    shared_doc: Text | None = None
+    shared_doc: Url | None = None
     """Where progress and decisions are tracked."""
 
 
@@ -377,7 +479,7 @@ class Breach:
 class Exit:
     """How a partner leaves and how the alliance ends."""
 
-    notice_days: Count | None = None
+    notice_days: Days | None = None
     """Days of notice a partner gives before leaving."""
     sunset: Date | None = None
     """The alliance dissolves on this date unless renewed."""
@@ -405,7 +507,7 @@ class Step:
 class Clause:
     """An extra clause of the MOU."""
 
-    title: Text
+    title: Line
     """The clause heading."""
     text: LongText
     """The clause, in Markdown."""
@@ -429,11 +531,11 @@ class Signature:
 
     partner: Slug
     """The id of the partner that signed."""
-    signer: Text
+    signer: Line
     """Who signed."""
     mou_version: Fingerprint
     """The fingerprint printed on the packet that was signed (8 hex digits or more)."""
-    title: Text | None = None
+    title: Line | None = None
     """The signer's title."""
     date: Date | None = None
     """When it was signed."""
@@ -444,7 +546,7 @@ class Signature:
 class Coalition:
     """One coalition file: the decisions the partners made together."""
 
-    name: Text
+    name: Line
     """Display name."""
     status: Status
     """Where the coalition is."""
@@ -532,11 +634,11 @@ class Coalition:
 class SiteConfig:
     """playbook.yaml: settings for the whole playbook."""
 
-    title: Text
+    title: Line
     """The site's title."""
-    organization: Text
+    organization: Line
     """The organisation that keeps the playbook."""
-    base_url: Annotated[str, Strict()] = ""
+    base_url: Annotated[str, Strict(), AfterValidator(_base_url)] = ""
     """Where the site is published, e.g. https://intranet.example.org/playbook/."""
     paper: Paper = "letter"
     """Paper size of the MOU packets: letter or a4."""

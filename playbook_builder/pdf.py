@@ -26,6 +26,8 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from playbook_builder.workspace import in_git_folder
+
 MAX_DATA_URL = 256 * 1024
 """Characters of a data: URL the packet accepts."""
 PDF_VARIANT = "pdf/a-3a"
@@ -49,6 +51,8 @@ class SafeFetcher(URLFetcher):  # type: ignore[misc]
             return super().fetch(url, headers)
         if scheme == "file":
             path = Path(url2pathname(unquote(urlsplit(url).path))).resolve()
+            if any(in_git_folder(path, folder) for folder in self.allowed):
+                return self._refuse(url, "a file in git's own folder")
             if any(path.is_relative_to(folder) for folder in self.allowed) and path.is_file():
                 self.read.append(str(path))
                 return URLFetcherResponse(url, body=path.read_bytes())

@@ -398,7 +398,9 @@ def _json(view: CoalitionFacts) -> bytes:
     }
     payload = {"slug": view.slug, "coalition": json_ready(view.c), "derived": derived}
     # compact: the C encoder is many times faster than the indenting one on large sites
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(
+        payload, allow_nan=False, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
     return (text + "\n").encode("utf-8")
 
 
@@ -496,7 +498,9 @@ def _search_index(
                     "x": markdown.plain(section.text)[:400],
                 }
             )
-    body = json.dumps(entries, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    body = json.dumps(
+        entries, allow_nan=False, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
     # `</` cannot end the script early when the index is inlined or read as a script
     body = body.replace("</", "<\\/")
     return f"window.PLAYBOOK_SEARCH = {body};\n".encode()

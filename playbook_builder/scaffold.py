@@ -28,7 +28,7 @@ def slugify(text: str) -> str:
 
 
 def is_slug(text: str) -> bool:
-    return bool(_SLUG.match(text))
+    return bool(_SLUG.fullmatch(text))
 
 
 @dataclass(frozen=True, slots=True)

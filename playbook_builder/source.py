@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from playbook_builder.errors import Problem
-from playbook_builder.model import Located
+from playbook_builder.model import Located, character_name
 
 MAX_FILE_BYTES = 1024 * 1024
 """A coalition file larger than this is refused."""
@@ -110,8 +110,27 @@ def read_text(path: Path, shown: PurePosixPath) -> tuple[str | None, list[Proble
     return text.replace("\r\n", "\n").replace("\r", "\n"), []
 
 
+_YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
+"""Characters YAML reads as line breaks and editors do not: positions after them would be
+wrong, so they are refused where an editor shows them."""
+
+
 def parse(text: str, shown: PurePosixPath) -> tuple[Parsed | None, list[Problem]]:
     """Plain values and positions of a YAML document, or the Problems that stop it."""
+    odd = _YAML_ONLY_BREAKS.search(text)
+    if odd is not None:
+        before = text[: odd.start()]
+        line, column = before.count("\n") + 1, odd.start() - (before.rfind("\n") + 1) + 1
+        return None, [
+            Problem(
+                shown,
+                line,
+                column,
+                "(file)",
+                f"the character {character_name(odd.group())}, which YAML reads as a line break",
+                "ordinary line breaks (delete the character; press Enter for a new line)",
+            )
+        ]
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
@@ -233,7 +252,7 @@ class _Converter:
         if tag == _YAML + "null":
             return None
         if tag == _YAML + "timestamp":
-            match = _DATE.match(node.value)
+            match = _DATE.fullmatch(node.value)
             if match:
                 try:
                     return datetime.date(*(int(part) for part in match.groups()))

@@ -33,6 +33,9 @@ _PATTERNS = {
 }
 
 
+_OWN_KINDS = frozenset({"fraction", "date", "text", "url"})
+"""Errors raised by the validators in model.py, whose message says what is allowed."""
+
 _ADAPTERS: dict[type, TypeAdapter[Any]] = {}
 
 
@@ -88,9 +91,11 @@ def _translate(model: type, error: ErrorDetails, parsed: Parsed, shown: PurePosi
         line, column = parsed.located.at(loc[:-1])
     else:
         found = describe(parsed.nodes.get(loc))
-        # our own validators already say what they accept
-        allowed = error["msg"] if kind in ("fraction", "date") else describe_type(expected)
+        # our own validators already say what they accept (and, for text, what they found)
+        allowed = error["msg"] if kind in _OWN_KINDS else describe_type(expected)
         ctx = error.get("ctx") or {}
+        if kind == "text":
+            found = str(ctx.get("found", found))
         if kind == "too_long":
             found = f"{ctx.get('actual_length')} items"
             allowed = f"at most {ctx.get('max_length')} items (a documented limit)"
@@ -206,7 +211,7 @@ def describe_type(tp: Any) -> str:
         above = next((m.gt for m in meta if isinstance(m, Gt)), None)
         high = next((m.le for m in meta if isinstance(m, Le)), None)
         if low is not None and high is not None:
-            return f"{noun} from {low} to {high}"
+            return f"{noun} from {_number(low)} to {_number(high)}"
         if low is not None:
             return f"{noun} of at least {low}"
         if above is not None:
@@ -215,6 +220,11 @@ def describe_type(tp: Any) -> str:
     if base is str:
         return "text (put it in quotes if it reads as a number, a date or yes/no)"
     return "a value of the documented kind"
+
+
+def _number(value: Any) -> str:
+    """`1,000,000,000,000`, not `1000000000000.0`."""
+    return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 10_000 else f"{value:g}"
 
 
 def coalition_schema() -> dict[str, Any]:

@@ -29,7 +29,8 @@ def read_fenced(path: Path, folder: Path) -> bytes:
 
 
 def check_fenced(path: Path, folder: Path) -> None:
-    """Raise WorkspaceError when `path` resolves outside the parent of `folder`."""
+    """Raise WorkspaceError when `path` resolves outside the parent of `folder`, or into
+    a `.git` folder (a CI checkout keeps its token in .git/config)."""
     fence = folder.parent.resolve()
     target = path.resolve()
     if not target.is_relative_to(fence):
@@ -37,6 +38,19 @@ def check_fenced(path: Path, folder: Path) -> None:
             f"{path}: found a link to {target}, outside {fence}; allowed only files inside "
             "the workspace (replace the link with a copy of the file)"
         )
+    if in_git_folder(target, fence):
+        raise WorkspaceError(
+            f"{path}: found a link into git's own folder ({target}); allowed only the "
+            "workspace's files, never what is under .git/"
+        )
+
+
+def in_git_folder(path: Path, fence: Path) -> bool:
+    """Whether `path` (resolved) lies inside a `.git` folder below `fence`."""
+    try:
+        return ".git" in path.relative_to(fence).parts
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +65,9 @@ class Workspace:
         return self.root / CONFIG_NAME
 
     def contains(self, path: Path) -> bool:
-        """Whether `path`, links followed, is inside the workspace."""
-        try:
-            path.resolve().relative_to(self.root)
-        except ValueError:
-            return False
-        return True
+        """Whether `path`, links followed, is inside the workspace (and not inside .git)."""
+        target = path.resolve()
+        return target.is_relative_to(self.root) and not in_git_folder(target, self.root)
 
     def shown(self, path: Path) -> PurePosixPath:
         """A path as printed in messages: relative to the root, forward slashes."""

@@ -371,7 +371,7 @@ BAD_INPUT: list[tuple[str, Edit, list[str]]] = [
         ),
         [
             "coalitions/m.yaml:10:27: partners[0].commitment.funding: found -5; allowed a "
-            "number of at least 0",
+            "number from 0 to 1,000,000,000,000",
             'coalitions/m.yaml:10:41: partners[0].commitment.currency: found "usd"; allowed a '
             "three-letter ISO 4217 currency code, like USD or EUR",
         ],

@@ -9,21 +9,25 @@ no images, no heading anchors, and only safe link schemes.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
 
-import yaml
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.attrs import attrs_block_plugin
+from pydantic import ConfigDict, Field, Strict, with_config
 
-from playbook_builder.errors import PlaybookError
+from playbook_builder.errors import ContractError, PlaybookError
+from playbook_builder.model import Line
+from playbook_builder.source import parse, read_text
+from playbook_builder.validate import validate
 from playbook_builder.workspace import check_fenced
 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
@@ -59,6 +63,15 @@ _SCHEME = re.compile(r"^\s*([a-z][a-z0-9+.-]*):", re.IGNORECASE)
 _USER_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 
 
+_LOCAL_IMAGE = re.compile(r"^(?![a-z][a-z0-9+.-]*:|/|\\)[^\\]+$", re.I)
+
+
+def _only_id_and_class(token: Token) -> None:
+    for name in list(token.attrs):
+        if name not in ("id", "class", "href", "src", "alt", "title"):
+            del token.attrs[name]
+
+
 def _safe_user_link(url: str) -> bool:
     """A link in a coalition file may lead to a web page, an address or an anchor; no
     `data:` (markdown-it lets data: images through), `javascript:`, `file:` or others."""
@@ -80,10 +93,19 @@ class Markdown:
         self.user_md.validateLink = _safe_user_link  # type: ignore[method-assign]
 
     def guide(self, text: str) -> tuple[str, tuple[Section, ...]]:
-        """Guidance Markdown -> HTML, with `.md` links pointing at the built pages."""
+        """Guidance Markdown -> HTML, with `.md` links pointing at the built pages.
+
+        `{#id .class}` attributes keep only id and class; images come only from the site
+        itself (a relative address), never from another server or the file system.
+        """
         tokens = self.guide_md.parse(text)
         for token in tokens:
+            _only_id_and_class(token)
             for child in token.children or ():
+                _only_id_and_class(child)
+                if child.type == "image" and not _LOCAL_IMAGE.match(str(child.attrGet("src"))):
+                    child.attrSet("src", "")
+                    child.attrSet("data-refused", "an image from outside the site")
                 if child.type == "link_open":
                     href = str(child.attrGet("href") or "")
                     match = _LOCAL_MD.match(href)
@@ -130,6 +152,29 @@ def _sections(tokens: Sequence[Token]) -> tuple[Section, ...]:
     return tuple(found)
 
 
+@with_config(ConfigDict(extra="forbid"))
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrontMatter:
+    """The fields a guidance page may set between its `---` lines."""
+
+    title: Line | None = None
+    """The page's title (default: its first heading)."""
+    order: Annotated[int, Strict(), Field(ge=0, le=10_000)] = 100
+    """Where the page comes in the guide's navigation, lowest first."""
+
+
+def _front_matter(text: str, shown: PurePosixPath) -> FrontMatter:
+    """The front matter, through the same loader and limits as a coalition file; its
+    problems are located in the page (the front matter starts on its second line)."""
+    parsed, problems = parse(text, shown)
+    meta = None
+    if parsed is not None and not problems:
+        meta, problems = validate(FrontMatter, parsed, shown)
+    if meta is None or problems:
+        raise ContractError([dataclasses.replace(p, line=p.line + 1) for p in problems])
+    return meta
+
+
 def load_guide(
     folders: Sequence[Path], context: dict[str, Any], markdown: Markdown
 ) -> tuple[GuidePage, ...]:
@@ -155,15 +200,14 @@ def load_guide(
 def _page(
     path: Path, env: SandboxedEnvironment, context: dict[str, Any], markdown: Markdown
 ) -> GuidePage:
-    text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
-    meta: dict[str, Any] = {}
+    shown = PurePosixPath(f"{path.parent.name}/{path.name}")
+    text, problems = read_text(path, shown)
+    if text is None:
+        raise ContractError(problems)
+    meta = FrontMatter()
     match = _FRONT_MATTER.match(text)
     if match:
-        try:
-            loaded = yaml.safe_load(match.group(1))
-        except yaml.YAMLError as err:
-            raise PlaybookError(f"{path}: the front matter is not valid YAML: {err}") from err
-        meta = loaded if isinstance(loaded, dict) else {}
+        meta = _front_matter(match.group(1), shown)
         text = text[match.end() :]
     try:
         body = env.from_string(text).render(**context)
@@ -172,12 +216,11 @@ def _page(
         where = f":{line + (match.group(0).count(chr(10)) if match else 0)}" if line else ""
         raise PlaybookError(f"{path}{where}: {err}") from err
     html, sections = markdown.guide(body)
-    title = str(meta.get("title") or (sections[0].title if sections else path.stem))
-    order = meta.get("order", 100)
+    title = meta.title or (sections[0].title if sections else path.stem)
     return GuidePage(
         name=path.stem,
         title=title,
-        order=order if isinstance(order, int) else 100,
+        order=meta.order,
         html=html,
         sections=sections,
         source=path,

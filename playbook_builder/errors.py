@@ -26,9 +26,16 @@ class Problem:
 
     def __str__(self) -> str:
         return (
-            f"{self.file}:{self.line}:{self.column}: {self.field}: "
+            f"{printable(str(self.file))}:{self.line}:{self.column}: {self.field}: "
             f"found {self.found}; allowed {self.allowed}"
         )
+
+
+def printable(text: str) -> str:
+    """Text for one line of a terminal: control characters shown as escapes (`\\n`)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 class PlaybookError(Exception):

@@ -185,7 +185,12 @@ def _commit(full: str, short: str, when: str, author: str, subject: str) -> Comm
         date = datetime.datetime.fromisoformat(when)
     except ValueError:
         return None
-    return Commit(full, short, date, author, subject, "")
+    return Commit(full, short, date, _visible(author), _visible(subject), "")
+
+
+def _visible(text: str) -> str:
+    """A name or subject for a page: control characters become spaces."""
+    return "".join(char if char.isprintable() else " " for char in text)
 
 
 def _parse_status(data: bytes, prefix: str, current: set[str]) -> set[str]:

@@ -48,6 +48,11 @@ ENTITY_KINDS = {
     "joint-venture": "a joint venture",
     "other": "a shared entity",
 }
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'"
+)
+"""Every page may run, style and show only the site's own files (and data: images)."""
 UPCOMING_DAYS = 120
 """How far ahead reviews.html lists check-ins, reviews and sunsets."""
 
@@ -109,6 +114,7 @@ class Renderer:
         self.env.globals["thresholds"] = THRESHOLDS
         self.env.globals["model_for"] = advise.supported_model
         self.env.globals["model_summary"] = MODEL_SUMMARIES.__getitem__
+        self.env.globals["content_security_policy"] = CONTENT_SECURITY_POLICY
         self.env.globals["entity_kind"] = ENTITY_KINDS.__getitem__
         self.env.globals["matrix_chart"] = self.matrix_chart
         self.env.globals["timeline_chart"] = self.timeline_chart
@@ -334,6 +340,12 @@ def shared_pages(
         statuses=_present(v.c.status for v in views),
         models=_present(v.c.model for v in views),
         **common,
+    )
+    pages["assets/filters.css"] = renderer.page(
+        "filters.css",
+        "",
+        statuses=_present(v.c.status for v in views),
+        models=_present(v.c.model for v in views),
     )
     pages["calendar.ics"] = ical.calendar(
         renderer.config.title,

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 from playbook_builder import build, workspace
 from playbook_builder.cache import MemoryCache
 from playbook_builder.errors import ContractError, PlaybookError
+from playbook_builder.render import CONTENT_SECURITY_POLICY
 
 EVENTS = "/__playbook__/events"
 SCRIPT = "/__playbook__/live.js"
@@ -135,6 +136,18 @@ class LiveSite:
         return data
 
 
+_LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _loopback_host(host: str, port: int) -> bool:
+    """Whether a Host header names this preview on the loopback (with or without its port)."""
+    return host.lower() in (*_LOOPBACK, *(f"{name}:{port}" for name in _LOOPBACK))
+
+
+def _loopback_origin(origin: str, port: int) -> bool:
+    return origin.lower() in tuple(f"http://{name}:{port}" for name in _LOOPBACK)
+
+
 def make_handler(site: LiveSite) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "playbook"
@@ -142,9 +155,27 @@ def make_handler(site: LiveSite) -> type[http.server.BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass
 
+        head_only = False
+
+        def do_HEAD(self) -> None:
+            self.head_only = True
+            self.do_GET()
+
         def do_GET(self) -> None:
+            port = int(getattr(self.server, "server_port", 0))
+            if not _loopback_host(self.headers.get("Host", ""), port):
+                # another site's page that rebound its name to 127.0.0.1 gets nothing
+                self._send(421, b"This preview answers only to localhost.", "text/plain")
+                return
             path = unquote(urlsplit(self.path).path)
             if path == EVENTS:
+                origin = self.headers.get("Origin")
+                if origin is not None and not _loopback_origin(origin, port):
+                    self._send(403, b"Not from this preview.", "text/plain")
+                    return
+                if self.head_only:
+                    self._send(200, b"", "text/event-stream")
+                    return
                 self._events()
                 return
             if path == SCRIPT:
@@ -174,8 +205,11 @@ def make_handler(site: LiveSite) -> type[http.server.BaseHTTPRequestHandler]:
             )
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
+            self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
-            self.wfile.write(data)
+            if not self.head_only:
+                self.wfile.write(data)
 
         def _events(self) -> None:
             self.send_response(200)

@@ -219,3 +219,38 @@ def test_phone_width_has_no_horizontal_scroll(base_url: str, browser: Browser) -
         )
         assert wide == [], name
     context.close()
+
+
+_WATCH_CSP = (
+    "window.__csp = [];"
+    "document.addEventListener('securitypolicyviolation',"
+    " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+)
+
+
+def test_no_page_breaks_its_content_security_policy(
+    site: Path, base_url: str, browser: Browser
+) -> None:
+    context = browser.new_context()
+    context.add_init_script(_WATCH_CSP)
+    page = context.new_page()
+    violations: list[str] = []
+    names = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    for url in [base_url + name for name in names] + [
+        base_url + "search.html?q=housing",
+        site.joinpath("index.html").as_uri(),  # opened from the disk, as people do
+        site.joinpath("search.html").as_uri() + "?q=tenants",
+    ]:
+        page.goto(url, wait_until="networkidle")
+        violations += [f"{url}: {v}" for v in page.evaluate("window.__csp")]
+    assert violations == []
+    assert page.locator("#search-results li").count() > 0  # the scripts ran under the policy
+    # and the policy is in force: a script slipped into a page does not run
+    page.goto(base_url + "index.html", wait_until="networkidle")
+    page.evaluate(
+        "() => { const s = document.createElement('script');"
+        " s.textContent = 'window.__ran = 1'; document.body.appendChild(s); }"
+    )
+    assert page.evaluate("window.__ran") is None
+    assert page.evaluate("window.__csp") != []
+    context.close()

@@ -18,15 +18,18 @@ from dateutil.relativedelta import relativedelta
 
 from playbook_builder.fingerprint import Fingerprint, fingerprint
 from playbook_builder.model import (
+    CRITERIA,
     MODELS,
     AllianceModel,
     Coalition,
     CoalitionFile,
     Partner,
     article,
+    json_ready,
 )
 from playbook_builder.schedule import review_dates, sunset_date
-from playbook_builder.terms import explain, share_of, signed_terms
+from playbook_builder.source import field_path
+from playbook_builder.terms import explain, is_placeholder, share_of, signed_terms
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,39 +78,48 @@ class Matrix:
     """Partners x criteria, with totals."""
 
     rows: tuple[Row, ...]
-    """In the author's order of partners."""
-    lowest: Row
-    """The least-ready partner (the first listed, among equals)."""
-    highest: Row
-    """The most-ready partner (the first listed, among equals)."""
+    """The scored partners, in the author's order."""
+    lowest: Row | None
+    """The least-ready scored partner (the first listed, among equals)."""
+    highest: Row | None
+    """The most-ready scored partner (the first listed, among equals)."""
+    unscored: tuple[Partner, ...] = ()
+    """Partners not scored yet: the advice waits for them."""
+
+    def total(self, partner_id: str) -> int | None:
+        """A partner's total, or None while it is not scored."""
+        return next((row.total for row in self.rows if row.partner.id == partner_id), None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Recommendation:
     """The model the scores support, and how the chosen one compares."""
 
-    model: AllianceModel
-    """The deepest model the least-ready partner can carry."""
+    model: AllianceModel | None
+    """The deepest model the least-ready scored partner can carry (None: nobody scored)."""
     chosen: AllianceModel
-    lowest_total: int
+    lowest_total: int | None
     reasoning: str
     """In plain words, with the numbers."""
 
     @property
     def mismatch(self) -> bool:
-        """Whether the chosen model is deeper than the partners can carry."""
-        return MODELS.index(self.chosen) > MODELS.index(self.model)
+        """Whether the chosen model is deeper than the scored partners can carry."""
+        return self.model is not None and MODELS.index(self.chosen) > MODELS.index(self.model)
 
 
 def matrix(coalition: Coalition) -> Matrix:
-    """The decision matrix of a coalition's partners."""
+    """The decision matrix of a coalition's scored partners."""
     rows = tuple(
-        Row(partner=p, scores=p.scores.as_tuple(), total=p.scores.total) for p in coalition.partners
+        Row(partner=p, scores=p.scores.as_tuple(), total=p.scores.total)
+        for p in coalition.partners
+        if p.scores is not None
     )
     return Matrix(
         rows=rows,
-        lowest=min(rows, key=lambda row: row.total),
-        highest=max(rows, key=lambda row: row.total),
+        lowest=min(rows, key=lambda row: row.total) if rows else None,
+        highest=max(rows, key=lambda row: row.total) if rows else None,
+        unscored=tuple(p for p in coalition.partners if p.scores is None),
     )
 
 
@@ -122,7 +134,19 @@ def supported_model(total: int, thresholds: Thresholds = THRESHOLDS) -> Alliance
 
 def recommend(coalition: Coalition, thresholds: Thresholds = THRESHOLDS) -> Recommendation:
     """The model the least-ready partner supports, explained against the chosen one."""
-    lowest = matrix(coalition).lowest
+    grid = matrix(coalition)
+    lowest = grid.lowest
+    waiting = ", ".join(p.name for p in grid.unscored)
+    if lowest is None:
+        return Recommendation(
+            model=None,
+            chosen=coalition.model,
+            lowest_total=None,
+            reasoning=(
+                f"No partner is scored yet, so the scores cannot recommend a model: score "
+                f"{waiting} on the five criteria."
+            ),
+        )
     model = supported_model(lowest.total, thresholds)
     band = _band(model, thresholds)
     reasoning = (
@@ -141,6 +165,8 @@ def recommend(coalition: Coalition, thresholds: Thresholds = THRESHOLDS) -> Reco
             f"; you chose {coalition.model}, a lighter model than the scores allow, which "
             f"is a safe choice when speed matters more than depth."
         )
+    if grid.unscored:
+        reasoning += f" This counts only the scored partners; it waits for {waiting}."
     return Recommendation(
         model=model, chosen=coalition.model, lowest_total=lowest.total, reasoning=reasoning
     )
@@ -201,9 +227,11 @@ ADVISORIES: dict[str, str] = {
     "A102": "A partner has no definition of success",
     "A103": "No internal alignment while forming or active",
     "A104": "The window has passed while still exploring or forming",
+    "A105": "A placeholder is still in the file",
     "A201": "The chosen model is deeper than the least-ready partner can carry",
     "A202": "Low trust with a values-bridge or structural model",
     "A203": "The partners' scores are out of balance",
+    "A204": "A partner is not scored yet",
     "A301": "Consensus as a decision rule",
     "A302": "The quorum cannot be reached by the partners who vote",
     "A303": "The executive committee is not smaller than the coalition",
@@ -353,12 +381,32 @@ def _advise(
             f"coalition is still {c.status}: is the timing still right?",
         )
 
+    for path, value in _placeholders(json_ready(c), ()):
+        where = field_path(path)
+        yield at(
+            "A105",
+            path,
+            f"{where} is still a placeholder ({value[:40].strip()}): write what the partners "
+            f"agreed{' before anyone signs' if path[0] in _SIGNED_FIELDS else ''}.",
+            mou=path[0] in _SIGNED_FIELDS,
+        )
+
     # the model and the scores
+    for index, partner in enumerate(c.partners):
+        if partner.scores is None:
+            yield at(
+                "A204",
+                ("partners", index, "id"),
+                f"{partner.name} is not scored yet: the advice counts only the scored partners "
+                f"until it is.",
+            )
     rec = recommend(c, t)
     if rec.mismatch:
         yield at("A201", ("model",), rec.reasoning, mou=True)
     if c.model in ("values-bridge", "structural"):
         for index, partner in enumerate(c.partners):
+            if partner.scores is None:
+                continue
             if partner.scores.trust <= t.low_trust and partner.votes:
                 yield at(
                     "A202",
@@ -436,8 +484,32 @@ _FLAG_ADVICE = {
 }
 
 
+_SIGNED_FIELDS = frozenset(
+    {"name", "purpose", "success", "bridge_value", "joint_entity", "partners", "roles",
+     "decision_rule", "launch", "communication", "review", "exit", "mou"}
+)  # fmt: skip
+"""Top-level fields the MOU prints from (a placeholder there keeps the packet a draft)."""
+
+
+def _placeholders(
+    value: object, path: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path, text) of every text that starts with TODO."""
+    if isinstance(value, str):
+        if is_placeholder(value):
+            yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _placeholders(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _placeholders(item, (*path, index))
+
+
 def _imbalance(c: Coalition, at: _At, t: Thresholds) -> Iterator[Advisory]:
     grid = matrix(c)
+    if grid.lowest is None or grid.highest is None:
+        return
     gap = grid.highest.total - grid.lowest.total
     if gap >= t.imbalance_total_gap:
         yield at(
@@ -448,16 +520,15 @@ def _imbalance(c: Coalition, at: _At, t: Thresholds) -> Iterator[Advisory]:
             f"expect different things from the alliance.",
         )
         return
-    resources = [p.scores.resources for p in c.partners]
-    if max(resources) - min(resources) >= t.imbalance_resources_gap:
-        low = min(c.partners, key=lambda p: p.scores.resources)
-        high = max(c.partners, key=lambda p: p.scores.resources)
+    resources = {row.partner.name: row.scores[CRITERIA.index("resources")] for row in grid.rows}
+    low = min(resources, key=lambda name: resources[name])
+    high = max(resources, key=lambda name: resources[name])
+    if resources[high] - resources[low] >= t.imbalance_resources_gap:
         yield at(
             "A203",
             ("partners",),
-            f"Resources range from {low.scores.resources} ({low.name}) to "
-            f"{high.scores.resources} ({high.name}): unequal commitment breeds resentment; "
-            f"agree openly who carries what.",
+            f"Resources range from {resources[low]} ({low}) to {resources[high]} ({high}): "
+            f"unequal commitment breeds resentment; agree openly who carries what.",
         )
 
 

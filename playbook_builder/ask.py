@@ -71,6 +71,7 @@ def interview(
     name: str | None,
     purpose: str | None,
     model: str | None,
+    trigger: str | None,
     partners: Sequence[PartnerAnswer],
     bridge_value: str | None,
     joint_entity: str | None,
@@ -85,6 +86,13 @@ def interview(
             completer=WordCompleter(list(MODELS)),
         )
     chosen: AllianceModel = model  # type: ignore[assignment]
+    triggers = ("cross-sector-threat", "resource-gap", "stale-dynamic")
+    if not trigger:
+        trigger = _ask(
+            f"Why now ({', '.join(triggers)})",
+            _Choice(triggers),
+            completer=WordCompleter(list(triggers)),
+        )
     extra: dict[str, str] = {}
     if chosen == "values-bridge":
         extra["bridge_value"] = bridge_value or _ask(
@@ -104,4 +112,11 @@ def interview(
         person = _ask(f"Partner {number}: who signs for it", _NotEmpty("The decision maker"))
         title = _ask(f"Partner {number}: their title", _NotEmpty("The title"))
         found.append(PartnerAnswer(org, person, title, pid))
-    return Answers(name=name, purpose=purpose, model=chosen, partners=tuple(found), **extra)
+    return Answers(
+        name=name,
+        purpose=purpose,
+        model=chosen,
+        trigger=trigger,  # type: ignore[arg-type]
+        partners=tuple(found),
+        **extra,
+    )

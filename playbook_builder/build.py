@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from playbook_builder import (
@@ -260,8 +260,14 @@ def _render(
     notices: tuple[str, ...] = ()
     if task.packet:
         rendered = render_packet(ready, fact)
-        packet = {packet_path(task.slug): rendered.pdf, _PAGES: str(rendered.pages).encode()}
-        notices = tuple(packet_notices(rendered))
+        briefing = render_packet(ready, fact, "briefing")
+        packet = {
+            packet_path(task.slug): rendered.pdf,
+            packet_path(task.slug, "briefing"): briefing.pdf,
+            packet_path(task.slug, "docx"): agreement_docx(ready, fact),
+            _PAGES: str(rendered.pages).encode(),
+        }
+        notices = tuple(dict.fromkeys([*packet_notices(rendered), *packet_notices(briefing)]))
     return pool.Result(task.slug, pages, packet, notices)
 
 
@@ -312,28 +318,40 @@ def _weasyprint_version() -> str:
 # --- packets ---------------------------------------------------------------------------------
 
 
-def packet_path(slug: str) -> str:
-    """Where a coalition's packet lives in the output folder."""
-    return f"coalitions/{slug}/{slug}-mou.pdf"
+def packet_path(slug: str, kind: Literal["mou", "briefing", "docx"] = "mou") -> str:
+    """Where a coalition's signing packet, briefing or Word agreement lives in the output."""
+    suffix = {"mou": "-mou.pdf", "briefing": "-briefing.pdf", "docx": "-mou.docx"}[kind]
+    return f"coalitions/{slug}/{slug}{suffix}"
 
 
-def render_packet(ready: Prepared, fact: CoalitionFacts) -> pdf_module.Rendered:
-    """One coalition's MOU packet as PDF bytes."""
+def render_packet(
+    ready: Prepared, fact: CoalitionFacts, kind: Literal["mou", "briefing"] = "mou"
+) -> pdf_module.Rendered:
+    """One coalition's signing packet (with its coalition file attached), or its briefing."""
     from playbook_builder import pdf as pdf_module
 
     renderer = ready.renderer
-    html = renderer.packet_html(fact, fact.revision, renderer.templates_hash())
+    html = renderer.packet_html(fact, fact.revision, renderer.templates_hash(), kind)
+    attachment = (
+        f"{fact.slug}.yaml",
+        fact.item.source.encode("utf-8"),
+        f"The coalition file this packet was printed from ({fact.item.path})",
+    )
     return pdf_module.render_pdf(
         html,
         base_url=ready.found.root,
         allowed=(ready.found.root, *renderer.template_dirs),
         today=ready.today,
-        attachment=(
-            f"{fact.slug}.yaml",
-            fact.item.source.encode("utf-8"),
-            f"The coalition file this packet was printed from ({fact.item.path})",
-        ),
+        attachment=attachment if kind == "mou" else None,
     )
+
+
+def agreement_docx(ready: Prepared, fact: CoalitionFacts) -> bytes:
+    """The signing packet's agreement as a Word document, for counsel to mark up."""
+    from playbook_builder import word
+
+    html = str(ready.renderer.agreement(fact.terms))
+    return word.agreement(fact.terms, fact.print_, html, ready.loaded.config, ready.today)
 
 
 def packet_notices(packet: pdf_module.Rendered) -> list[str]:

@@ -41,6 +41,21 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    """Words in lines of at most `width` characters; a longer word gets a line of its own,
+    broken where it must be. Nothing is left out."""
+    lines: list[str] = []
+    for word in text.split():
+        while len(word) > width:
+            lines.append(word[:width])
+            word = word[width:]
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def matrix_chart(grid: Matrix, thresholds: Thresholds, chart_id: str) -> Markup:
     """Each partner's five scores as cells, and the total on the 5-25 scale with the bands."""
     label_w, cell, gap, group_gap = 190, 9, 2, 12
@@ -48,8 +63,11 @@ def matrix_chart(grid: Matrix, thresholds: Thresholds, chart_id: str) -> Markup:
     scores_x = label_w
     total_x = scores_x + 5 * (group_w + group_gap) + 8
     total_w = 230
-    row_h, top = 30, 44
-    height = top + row_h * len(grid.rows) + 26
+    row_h, line_h, top = 30, 14, 44
+    names = [_wrap(row.partner.name, 28) for row in grid.rows]
+    heights = [row_h + line_h * (len(lines) - 1) for lines in names]
+    offsets = [top + sum(heights[:index]) for index in range(len(heights))]
+    height = top + sum(heights) + 26
     width = total_x + total_w + 40
 
     def scale(total: float) -> float:
@@ -76,7 +94,7 @@ def matrix_chart(grid: Matrix, thresholds: Thresholds, chart_id: str) -> Markup:
         (thresholds.values_bridge_from - 0.5, thresholds.structural_from - 0.5, "values-bridge"),
         (thresholds.structural_from - 0.5, 25, "structural"),
     )
-    band_bottom = top + row_h * len(grid.rows) - 4
+    band_bottom = top + sum(heights) - 4
     for (low, high, name), colour in zip(bands, BAND_COLOURS, strict=True):
         parts.append(
             f'<rect x="{_n(scale(low))}" y="{top - 6}" width="{_n(scale(high) - scale(low))}" '
@@ -92,12 +110,18 @@ def matrix_chart(grid: Matrix, thresholds: Thresholds, chart_id: str) -> Markup:
             f'font-size="10" fill="{MUTED}">{tick}</text>'
         )
     for row_index, row in enumerate(grid.rows):
-        y = top + row_index * row_h
+        y = offsets[row_index]
         lowest = row is grid.lowest
         weight = ' font-weight="bold"' if lowest else ""
+        lines = names[row_index]
+        label = "".join(
+            f'<tspan x="0" dy="{0 if number == 0 else line_h}">{escape(line)}</tspan>'
+            for number, line in enumerate(lines)
+        )
         parts.append(
             f'<text x="0" y="{y + 14}" font-size="12" fill="{INK}"{weight}>'
-            f"{escape(_clip(row.partner.name, 27))}</text>"
+            + (escape(lines[0]) if len(lines) == 1 else label)
+            + "</text>"
         )
         filled: list[str] = []
         empty: list[str] = []
@@ -129,7 +153,7 @@ def timeline_chart(events: Sequence[Event], today: date, chart_id: str) -> Marku
     start, end = min(days), max(days)
     start = date(start.year, start.month, 1)
     end = date(end.year + (end.month == 12), end.month % 12 + 1, 1)
-    width, left, right = 760, 20, 20
+    width, left, right = 760, 32, 32
     axis_y = 70
     span = max((end - start).days, 1)
 
@@ -137,21 +161,35 @@ def timeline_chart(events: Sequence[Event], today: date, chart_id: str) -> Marku
         return left + (day - start).days / span * (width - left - right)
 
     labelled = [e for e in events if e.kind != "check-in"]
-    rows: list[float] = []  # the right edge of the last label in each row
+    spans: list[list[tuple[float, float]]] = []  # the labels of each row, (left, right)
     placed: list[tuple[Event, float, int, str]] = []
     for event in labelled:
         x = x_of(event.day)
-        text_w = 6.0 * len(_label(event))
+        text_w = 6.2 * len(_label(event))
         anchor = "start"
         x0 = x
         if x + text_w > width - 4:
             anchor, x0 = "end", x - text_w
-        row = next((i for i, edge in enumerate(rows) if edge < x0 - 6), None)
+        x1 = x0 + text_w
+
+        def fits(row: int, x: float = x, x0: float = x0, x1: float = x1) -> bool:
+            # no label of this row in the way, no label of a row above across this
+            # event's leader line, and no earlier leader line through this label
+            if any(left - 6 < x1 and x0 < right + 6 for left, right in spans[row]):
+                return False
+            if any(left - 3 <= x <= right + 3 for above in spans[:row] for left, right in above):
+                return False
+            return not any(
+                deeper > row and x0 - 3 <= other <= x1 + 3 for _, other, deeper, _ in placed
+            )
+
+        row = next((i for i in range(len(spans)) if fits(i)), None)
         if row is None:
-            rows.append(0)
-            row = len(rows) - 1
-        rows[row] = x0 + text_w
+            spans.append([])
+            row = len(spans) - 1
+        spans[row].append((x0, x1))
         placed.append((event, x, row, anchor))
+    rows = spans
     height = axis_y + 36 + 18 * max(len(rows), 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart timeline-chart" '

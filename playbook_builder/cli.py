@@ -360,6 +360,38 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
 
 @cli.command()
 @root_option
+@today_option
+@click.argument("slug")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it (default: site/coalitions/SLUG/SLUG-mou.docx).",
+)
+@reports_errors
+def docx(root: Path | None, today: datetime.datetime | None, slug: str, out: Path | None) -> None:
+    """Write one coalition's agreement as a Word document for counsel.
+
+    The same text as the packet (the signed terms, section by section), with a signature
+    table and the fingerprint in the footer. Partners still sign the printed packet.
+
+    \b
+    Example:
+        playbook docx housing-for-health --out housing-for-health.docx
+    """
+    ready = build.prepare(root, _day(today))
+    fact = ready.of(slug)
+    if fact is None:
+        known = ", ".join(f.slug for f in ready.facts) or "none"
+        raise click.BadParameter(
+            f"no coalition {slug!r}; the coalitions are: {known}", param_hint="SLUG"
+        )
+    target = out or ready.found.root / "site" / build.packet_path(slug, "docx")
+    write.replace_file(target, build.agreement_docx(ready, fact), ready.found.root)
+    _say(f"Wrote {target}: the agreement of MOU {fact.print_.short}, for review.")
+
+
+@cli.command()
+@root_option
 @click.argument("packet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @reports_errors
 def verify(root: Path | None, packet: Path) -> None:
@@ -480,10 +512,13 @@ def due(root: Path | None, today: datetime.datetime | None, within_days: int) ->
 )
 @click.option("--title", default="Coalition Playbook", show_default=True, help="The site's title.")
 @click.option(
-    "--organization", default="Our Organisation", show_default=True, help="Who keeps the playbook."
+    "--organization",
+    help="Who keeps the playbook, as it prints on every packet (asked in a terminal).",
 )
 @reports_errors
-def init(folder: Path, force: bool, with_templates: bool, title: str, organization: str) -> None:
+def init(
+    folder: Path, force: bool, with_templates: bool, title: str, organization: str | None
+) -> None:
     """Create a new playbook workspace in FOLDER.
 
     Writes playbook.yaml, one example coalition, a .gitignore and a README. Never
@@ -495,6 +530,13 @@ def init(folder: Path, force: bool, with_templates: bool, title: str, organizati
     """
     from playbook_builder import scaffold
 
+    if not organization:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise click.UsageError(
+                "give --organization: the organisation that keeps the playbook is printed "
+                "on every packet, and playbook does not invent one"
+            )
+        organization = click.prompt("Your organisation's name (printed on every packet)")
     written = scaffold.init_workspace(
         folder,
         title=title,
@@ -527,6 +569,11 @@ def init(folder: Path, force: bool, with_templates: bool, title: str, organizati
     metavar="NAME[:DECISION MAKER[:TITLE]]",
     help="A partner organisation (at least two; repeat the option).",
 )
+@click.option(
+    "--trigger",
+    type=click.Choice(["cross-sector-threat", "resource-gap", "stale-dynamic"]),
+    help="Why an uncommon alliance now.",
+)
 @click.option("--bridge-value", help="For values-bridge: the shared value.")
 @click.option("--joint-entity", help="For structural: what the partners create.")
 @reports_errors
@@ -537,19 +584,21 @@ def new(
     purpose: str | None,
     model: str | None,
     partners: tuple[str, ...],
+    trigger: str | None,
     bridge_value: str | None,
     joint_entity: str | None,
 ) -> None:
     """Start a new coalition file, coalitions/SLUG.yaml.
 
     In a terminal it asks for what the flags leave out; without one it needs --name,
-    --purpose, --model and two --partner. It never overwrites a file, and the file passes
-    `playbook check`.
+    --purpose, --model, --trigger and two --partner. What only the partners can say is
+    written as a TODO placeholder, never invented; partners start unscored. It never
+    overwrites a file, and the file passes `playbook check`.
 
     \b
     Example:
         playbook new clean-air --name "Clean Air Now" --model opportunistic \\
-          --purpose "Stop the incinerator permit." \\
+          --trigger cross-sector-threat --purpose "Stop the incinerator permit." \\
           --partner "River Keepers:Ana Ruiz:Director" --partner "Local 12:Bo Kim:President"
     """
     from playbook_builder import scaffold
@@ -570,11 +619,16 @@ def new(
     if interactive:
         from playbook_builder import ask
 
-        answers = ask.interview(name, purpose, model, parsed, bridge_value, joint_entity)
+        answers = ask.interview(name, purpose, model, trigger, parsed, bridge_value, joint_entity)
     else:
         missing = [
             flag
-            for flag, value in (("--name", name), ("--purpose", purpose), ("--model", model))
+            for flag, value in (
+                ("--name", name),
+                ("--purpose", purpose),
+                ("--model", model),
+                ("--trigger", trigger),
+            )
             if not value
         ]
         if len(parsed) < 2:
@@ -585,6 +639,7 @@ def new(
             name=name or "",
             purpose=purpose or "",
             model=model,  # type: ignore[arg-type]
+            trigger=trigger,  # type: ignore[arg-type]
             partners=tuple(parsed),
             **({"bridge_value": bridge_value} if bridge_value else {}),
             **({"joint_entity": joint_entity} if joint_entity else {}),
@@ -644,13 +699,9 @@ def schema() -> None:
     Example:
         playbook schema > coalition.schema.json
     """
-    from playbook_builder.validate import coalition_schema
+    from playbook_builder.scaffold import schema_text
 
-    click.echo(
-        json.dumps(
-            coalition_schema(), allow_nan=False, indent=2, sort_keys=True, ensure_ascii=False
-        )
-    )
+    click.echo(schema_text(), nl=False)
 
 
 @cli.command()
@@ -702,19 +753,25 @@ def score(root: Path | None, today: datetime.datetime | None, slug: str) -> None
         cells = [*row.scores, row.total]
         click.echo(row.partner.name.ljust(width) + "".join(str(v).rjust(7) for v in cells))
     click.echo("-" * (width + 7 * len(heads)))
-    averages = [sum(r.scores[i] for r in grid.rows) / len(grid.rows) for i in range(len(CRITERIA))]
-    mean_total = sum(r.total for r in grid.rows) / len(grid.rows)
-    click.echo("average".ljust(width) + "".join(f"{v:7.1f}" for v in [*averages, mean_total]))
-    if grid.lowest.total == grid.highest.total:
-        click.echo(f"every partner totals {grid.lowest.total}")
-    else:
-        click.echo(
-            f"lowest total {grid.lowest.total} ({grid.lowest.partner.name}); "
-            f"highest {grid.highest.total} ({grid.highest.partner.name})"
-        )
+    if grid.rows:
+        count = len(grid.rows)
+        averages = [sum(r.scores[i] for r in grid.rows) / count for i in range(len(CRITERIA))]
+        mean_total = sum(r.total for r in grid.rows) / count
+        click.echo("average".ljust(width) + "".join(f"{v:7.1f}" for v in [*averages, mean_total]))
+    if grid.lowest is not None and grid.highest is not None:
+        if grid.lowest.total == grid.highest.total:
+            who = "every scored partner" if grid.unscored else "every partner"
+            click.echo(f"{who} totals {grid.lowest.total}")
+        else:
+            click.echo(
+                f"lowest total {grid.lowest.total} ({grid.lowest.partner.name}); "
+                f"highest {grid.highest.total} ({grid.highest.partner.name})"
+            )
+    for partner in grid.unscored:
+        click.echo(f"{partner.name.ljust(width)}  not scored yet")
     click.echo()
     style = "yellow" if rec.mismatch else "green"
-    click.secho(f"Recommended model: {rec.model}", bold=True, fg=style)
+    click.secho(f"Recommended model: {rec.model or 'none yet'}", bold=True, fg=style)
     click.echo(rec.reasoning)
     t = advise.THRESHOLDS
     click.echo(

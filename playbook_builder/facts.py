@@ -41,7 +41,8 @@ class PartnerFacts:
     partner: Partner
     party: Party
     """The partner as the MOU names it (what signature blocks print)."""
-    total: int
+    total: int | None
+    """The partner's total score; None while it is not scored."""
     success: str
     signature_state: SignatureState
     signed_on: date | None
@@ -128,7 +129,8 @@ class CoalitionFacts:
     steps: tuple[StepFacts, ...]
     steps_done: int
     signed: bool
-    """Every partner that must sign has a current signature."""
+    """Every partner that must sign has a current signature, and no placeholder is left
+    in the signed terms."""
     stale: tuple[str, ...]
     """Names of the partners whose signature is for another version."""
     missing: tuple[str, ...]
@@ -178,8 +180,7 @@ def coalition_facts(
     grid = advise.matrix(c)
     latest = c.latest_signatures()
     partners = []
-    for row, party in zip(grid.rows, terms.parties, strict=True):
-        partner = row.partner
+    for partner, party in zip(c.partners, terms.parties, strict=True):
         signature = latest.get(partner.id)
         state: SignatureState
         if not partner.must_sign:
@@ -195,7 +196,7 @@ def coalition_facts(
             PartnerFacts(
                 partner=partner,
                 party=party,
-                total=row.total,
+                total=grid.total(partner.id),
                 success=c.success.get(partner.id, ""),
                 signature_state=state,
                 signed_on=current.date if current else None,
@@ -251,7 +252,7 @@ def coalition_facts(
         check_ins=sum(1 for e in events if e.kind == "check-in"),
         steps=steps,
         steps_done=sum(1 for step in steps if step.done is not None),
-        signed=all(p.signature_state == "current" for p in signing),
+        signed=all(p.signature_state == "current" for p in signing) and not terms.placeholders,
         stale=tuple(p.party.name for p in signing if p.signature_state == "stale"),
         missing=tuple(p.party.name for p in signing if p.signature_state == "missing"),
         hours=hours,

@@ -344,8 +344,12 @@ class Partner:
     """The organisation's name."""
     decision_maker: Person
     """Who signs the MOU for this partner."""
-    scores: Scores
-    """The five criteria, each 1-5."""
+    scores: Scores | None = None
+    """The five criteria, each 1-5; none while the partner is not scored yet."""
+    legal_name: Line | None = None
+    """The registered name bound by the MOU (default: `name`)."""
+    address: Text | None = None
+    """Where notices under the MOU go."""
     sector: Line | None = None
     """e.g. labor union, hospital system."""
     contact: Line | None = None
@@ -403,6 +407,8 @@ class Override:
     """How those decisions are made."""
     threshold: Ratio | None = None
     """For a supermajority: the share of votes needed, more than 1/2 and at most 1."""
+    id: Slug | None = None
+    """A name for this override that recorded decisions can refer to (`under`)."""
 
 
 @with_config(_CONFIG)
@@ -515,6 +521,41 @@ class Clause:
 
 @with_config(_CONFIG)
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Provisions:
+    """The standard provisions: each `standard` (the project's wording, derived from the
+    coalition), `none` (left out), or the partners' own wording."""
+
+    confidentiality: LongText = "standard"
+    names_and_logos: LongText = "standard"
+    data: LongText | None = None
+    """Printed only when given."""
+    disputes: LongText = "standard"
+    amendment: LongText = "standard"
+    membership: LongText = "standard"
+    fiscal_agent: LongText | None = None
+    """Which partner holds and accounts for pooled money; printed only when given."""
+    records: LongText = "standard"
+    costs: LongText = "standard"
+    governing_law: LongText | None = None
+    """Printed only when given."""
+
+
+ProvisionKey = Literal[
+    "confidentiality",
+    "names_and_logos",
+    "data",
+    "disputes",
+    "amendment",
+    "membership",
+    "fiscal_agent",
+    "records",
+    "costs",
+    "governing_law",
+]
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Mou:
     """The memorandum of understanding beyond the generated sections."""
 
@@ -522,6 +563,12 @@ class Mou:
     """When the MOU takes effect."""
     clauses: Annotated[tuple[Clause, ...], Field(max_length=MAX_PARTNERS)] = ()
     """Extra clauses, in the order they are printed."""
+    provisions: Provisions = field(default_factory=Provisions)
+    """The standard provisions a lawyer expects, each standard, none or your own words."""
+    binding: tuple[ProvisionKey, ...] = ()
+    """The provisions that bind; the MOU creates no other legal obligations."""
+    counterparts: Annotated[bool, Strict()] = True
+    """Whether the MOU may be signed in counterparts and by electronic signature."""
 
 
 @with_config(_CONFIG)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
@@ -30,7 +30,7 @@ from playbook_builder.content import GuidePage, Markdown
 from playbook_builder.errors import PlaybookError
 from playbook_builder.facts import CoalitionFacts
 from playbook_builder.model import CRITERIA, CoalitionFile, Partner, SiteConfig, article, json_ready
-from playbook_builder.terms import SCHEME, SignedTerms, money
+from playbook_builder.terms import SCHEME, SignedTerms, is_placeholder, money
 from playbook_builder.workspace import check_fenced, read_fenced
 
 MONTH_NAMES = (
@@ -53,6 +53,11 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'"
 )
 """Every page may run, style and show only the site's own files (and data: images)."""
+TRIGGER_WORDS = {
+    "cross-sector-threat": "A cross-sector threat",
+    "resource-gap": "A resource gap",
+    "stale-dynamic": "A stale dynamic",
+}
 UPCOMING_DAYS = 120
 """How far ahead reviews.html lists check-ins, reviews and sunsets."""
 
@@ -62,6 +67,13 @@ def long_date(day: date | None) -> str:
     if day is None:
         return ""
     return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def placeholder(value: Any) -> Any:
+    """A placeholder (text starting with TODO) marked for the eye; anything else as it is."""
+    if isinstance(value, str) and is_placeholder(value):
+        return Markup('<mark class="placeholder">{}</mark>').format(value)
+    return value
 
 
 def money_text(amount: float | None, currency: str | None) -> str:
@@ -109,6 +121,7 @@ class Renderer:
         self.env.filters["long_date"] = long_date
         self.env.filters["money"] = money_text
         self.env.filters["article"] = article
+        self.env.filters["todo"] = placeholder
         self.env.filters["fraction"] = fraction_text
         self.env.globals["criteria"] = tuple(name.replace("_", " ") for name in CRITERIA)
         self.env.globals["thresholds"] = THRESHOLDS
@@ -116,6 +129,7 @@ class Renderer:
         self.env.globals["model_summary"] = MODEL_SUMMARIES.__getitem__
         self.env.globals["content_security_policy"] = CONTENT_SECURITY_POLICY
         self.env.globals["entity_kind"] = ENTITY_KINDS.__getitem__
+        self.env.globals["trigger_words"] = TRIGGER_WORDS.__getitem__
         self.env.globals["matrix_chart"] = self.matrix_chart
         self.env.globals["timeline_chart"] = self.timeline_chart
         self.env.globals["redline"] = self.redline
@@ -176,7 +190,14 @@ class Renderer:
 
     def packet_files(self) -> dict[str, bytes]:
         """Every file the packet is made from, by template name."""
-        names = ["packet/packet.html", "packet/packet.css", "_mou.html", "_words.html"]
+        names = [
+            "packet/packet.html",
+            "packet/briefing.html",
+            "packet/packet.css",
+            "packet/draft.svg",
+            "_mou.html",
+            "_words.html",
+        ]
         fonts: set[str] = set()
         for folder in self.template_dirs:
             if (folder / "packet" / "fonts").is_dir():
@@ -206,12 +227,20 @@ class Renderer:
                     )
         return digest.hexdigest()
 
-    def packet_html(self, view: CoalitionFacts, revision: str, templates_hash: str) -> str:
-        """The packet of one coalition as HTML for WeasyPrint."""
+    def packet_html(
+        self,
+        view: CoalitionFacts,
+        revision: str,
+        templates_hash: str,
+        kind: Literal["mou", "briefing"] = "mou",
+    ) -> str:
+        """The signing packet (`mou`) or the internal briefing of one coalition, as HTML."""
         fonts = self.find("packet/fonts/DejaVuSerif.ttf").parent
         html = self.page(
-            "packet/packet.html",
+            "packet/packet.html" if kind == "mou" else "packet/briefing.html",
             "",
+            kind=kind,
+            draft_url=self.find("packet/draft.svg").as_uri(),
             v=view,
             t=view.terms,
             agreement=self.agreement(view.terms),

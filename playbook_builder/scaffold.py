@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from playbook_builder.errors import PlaybookError
-from playbook_builder.model import MODELS, SLUG_PATTERN, AllianceModel
+from playbook_builder.model import MODELS, SLUG_PATTERN, AllianceModel, Trigger
 from playbook_builder.workspace import CONFIG_NAME, builtin_dir
 
 _SLUG = re.compile(SLUG_PATTERN)
@@ -34,8 +34,8 @@ def is_slug(text: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class PartnerAnswer:
     name: str
-    decision_maker: str = "To be named"
-    title: str = "Executive Director"
+    decision_maker: str = "TODO: who signs for this partner"
+    title: str = "TODO: their title"
     id: str = ""
 
     @property
@@ -50,9 +50,18 @@ class Answers:
     name: str
     purpose: str
     model: AllianceModel
+    trigger: Trigger
     partners: Sequence[PartnerAnswer] = field(default_factory=tuple)
-    bridge_value: str = "The value both partners name first."
-    joint_entity: str = "A shared entity the partners govern together."
+    bridge_value: str = "TODO: the value the partners share"
+    joint_entity: str = "TODO: what the partners create together"
+
+
+def schema_text() -> str:
+    """The JSON Schema of a coalition file, as `playbook schema` prints it."""
+    from playbook_builder.validate import coalition_schema
+
+    schema = coalition_schema()
+    return json.dumps(schema, allow_nan=False, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _q(value: str) -> str:
@@ -82,9 +91,9 @@ def coalition_text(answers: Answers, today: date) -> str:
         f"purpose: {_q(answers.purpose)}",
         "# what success means for each partner, in its own words",
         "success:",
-        *(f"  {p.slug}: {_q('To be agreed with ' + p.name + '.')}" for p in partners),
+        *(f"  {p.slug}: {_q('TODO: what success means for ' + p.name)}" for p in partners),
         "# cross-sector-threat, resource-gap or stale-dynamic",
-        "trigger: resource-gap",
+        f"trigger: {answers.trigger}",
         "# opportunistic, values-bridge or structural (guide/models.html)",
         f"model: {answers.model}",
     ]
@@ -108,8 +117,9 @@ def coalition_text(answers: Answers, today: date) -> str:
             "    decision_maker:",
             f"      name: {_q(partner.decision_maker)}",
             f"      title: {_q(partner.title)}",
-            "    # each 1-5, where 5 favours a deeper alliance (guide/criteria.html)",
-            "    scores: {alignment: 3, trust: 3, resources: 3, time_horizon: 3, exit_cost: 3}",
+            "    # not scored yet: after the exploratory meeting, score each criterion 1-5,",
+            "    # where 5 favours a deeper alliance (guide/criteria.html), e.g.",
+            "    # scores: {alignment: 4, trust: 2, resources: 3, time_horizon: 4, exit_cost: 2}",
             "    status: prospect",
         ]
     lines += [
@@ -126,6 +136,7 @@ def coalition_text(answers: Answers, today: date) -> str:
         lines += [
             "",
             "# how a partner leaves, and when the alliance ends unless renewed",
+            "# (a structural alliance needs both; TODO: agree them, these are only a start)",
             "exit:",
             "  notice_days: 90",
             "  after_months: 24",
@@ -202,11 +213,14 @@ def init_workspace(
 
     put(CONFIG_NAME, CONFIG_TEXT.format(title=_q(title), organization=_q(organization)))
     put(".gitignore", GITIGNORE_TEXT)
+    # the file the coalition files' editor modeline names
+    put("coalition.schema.json", schema_text())
     put("README.md", README_TEXT.format(title=title))
     example = Answers(
         name="Example Alliance",
         purpose="Pass the county library levy at the next election.",
         model="opportunistic",
+        trigger="resource-gap",
         partners=(
             PartnerAnswer("Friends of the Library", "Ann Lee", "Board Chair"),
             PartnerAnswer("Teachers Union Local 12", "Bo Kim", "President"),

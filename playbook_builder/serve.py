@@ -120,22 +120,28 @@ class LiveSite:
     def state(self) -> bytes:
         return json.dumps({"version": self.version, "error": self.error}).encode()
 
-    def packet(self, slug: str) -> bytes | None:
-        """A coalition's packet, rendered on the first request after each rebuild."""
+    def packet(self, slug: str, kind: str = "mou") -> bytes | None:
+        """A coalition's packet (`mou`), briefing or Word agreement (`docx`), made on the
+        first request after each rebuild by the build's own functions."""
+        key = f"{slug}/{kind}"
         with self.changed:
-            ready, cached = self.ready, self.packets.get(slug)
+            ready, cached = self.ready, self.packets.get(key)
         if cached is not None or ready is None:
             return cached
         fact = ready.of(slug)
         if fact is None:
             return None
-        data = build.render_packet(ready, fact).pdf
+        if kind == "docx":
+            data = build.agreement_docx(ready, fact)
+        else:
+            data = build.render_packet(ready, fact, "briefing" if kind == "briefing" else "mou").pdf
         with self.changed:
             if self.ready is ready:
-                self.packets[slug] = data
+                self.packets[key] = data
         return data
 
 
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 
 
@@ -184,10 +190,17 @@ def make_handler(site: LiveSite) -> type[http.server.BaseHTTPRequestHandler]:
             name = path.lstrip("/")
             if not name or name.endswith("/"):
                 name += "index.html"
-            if name.endswith("-mou.pdf") and name.startswith("coalitions/"):
-                data = site.packet(name.split("/")[1])
+            documents = {
+                "-mou.pdf": ("mou", "application/pdf"),
+                "-briefing.pdf": ("briefing", "application/pdf"),
+                "-mou.docx": ("docx", _DOCX),
+            }
+            ending = next((end for end in documents if name.endswith(end)), None)
+            if ending is not None and name.startswith("coalitions/"):
+                kind, media = documents[ending]
+                data = site.packet(name.split("/")[1], kind)
                 if data is not None:
-                    self._send(200, data, "application/pdf")
+                    self._send(200, data, media)
                     return
             data = site.pages.get(name)
             if data is None:

@@ -21,7 +21,14 @@ from fractions import Fraction
 
 from markdown_it import MarkdownIt
 
-from playbook_builder.model import AllianceModel, Coalition, EntityKind, Messaging, RuleKind
+from playbook_builder.model import (
+    AllianceModel,
+    Coalition,
+    EntityKind,
+    Messaging,
+    Provisions,
+    RuleKind,
+)
 from playbook_builder.schedule import review_dates, sunset_date
 
 SCHEME = 2
@@ -37,6 +44,10 @@ class Party:
     """A partner as the MOU names it."""
 
     name: str
+    legal_name: str
+    """The registered name the MOU binds (the display name when none is given)."""
+    address: str | None
+    """Where notices go."""
     sector: str | None
     representative: str
     """The decision maker who signs for it."""
@@ -96,6 +107,32 @@ class Clause:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Provision:
+    """A standard provision, as printed: the project's wording or the partners' own."""
+
+    key: str
+    title: str
+    text: str
+    binding: bool
+    """Whether this provision creates a legal obligation (listed in `mou.binding`)."""
+
+
+PROVISION_TITLES = {
+    "confidentiality": "Confidentiality",
+    "names_and_logos": "Use of names and logos",
+    "data": "Data",
+    "disputes": "Disagreements",
+    "amendment": "Changing this memorandum",
+    "membership": "New partners",
+    "fiscal_agent": "Fiscal agent",
+    "records": "Records",
+    "costs": "Costs",
+    "governing_law": "Governing law",
+}
+"""The provisions in the order they are printed."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SignedTerms:
     """What the partners sign: the only input of the MOU text, and what the fingerprint hashes."""
 
@@ -124,6 +161,71 @@ class SignedTerms:
     review_questions: tuple[str, ...]
     exit: Exit | None
     clauses: tuple[Clause, ...]
+    provisions: tuple[Provision, ...]
+    """The standard provisions that are printed, numbered in this order."""
+    counterparts: bool
+    """Whether the MOU may be signed in counterparts and electronically."""
+
+    @property
+    def sections(self) -> tuple[tuple[int, str, str], ...]:
+        """(number, anchor, title) of every section, in order: for headings and contents."""
+        titles = [
+            ("mou-parties", "The parties"),
+            ("mou-goal", "Shared goal"),
+            ("mou-model", "The alliance"),
+            ("mou-commitments", "Commitments"),
+            ("mou-roles", "Roles and responsibilities"),
+            ("mou-decisions", "How decisions are made"),
+            ("mou-communication", "Communication"),
+            ("mou-review", "Review"),
+            ("mou-exit", "Leaving and ending"),
+        ]
+        if self.provisions:
+            titles.append(("mou-provisions", "Provisions"))
+        if self.clauses:
+            titles.append(("mou-clauses", "Further clauses"))
+        titles.append(("mou-legal", "Legal status and signing"))
+        return tuple((number, anchor, title) for number, (anchor, title) in enumerate(titles, 1))
+
+    @property
+    def number(self) -> dict[str, int]:
+        """Section numbers by anchor."""
+        return {anchor: number for number, anchor, _ in self.sections}
+
+    @property
+    def binding(self) -> tuple[str, ...]:
+        """Titles of the provisions that bind."""
+        return tuple(p.title for p in self.provisions if p.binding)
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The sections that still hold a placeholder (text starting with TODO)."""
+        return tuple(
+            section
+            for section, values in self._sections().items()
+            if any(is_placeholder(value) for value in values)
+        )
+
+    def _sections(self) -> dict[str, list[str | None]]:
+        exit_terms = self.exit
+        return {
+            "The parties": [self.name]
+            + [v for p in self.parties for v in (p.name, p.legal_name, p.address, p.sector)]
+            + [v for p in self.parties for v in (p.representative, p.representative_title)],
+            "Shared goal": [self.purpose, *(p.success for p in self.parties)],
+            "The alliance": [self.bridge_value, self.joint_entity],
+            "Roles and responsibilities": [
+                v for r in self.roles for v in (r.title, r.holder, *r.duties)
+            ],
+            "How decisions are made": [o.decisions for o in self.rule.overrides],
+            "Communication": [self.channel, self.first_win],
+            "Review": list(self.review_questions),
+            "Leaving and ending": []
+            if exit_terms is None
+            else [exit_terms.renewal, exit_terms.minor_breach, exit_terms.major_breach],
+            "Provisions": [p.text for p in self.provisions],
+            "Further clauses": [v for c in self.clauses for v in (c.title, c.text)],
+        }
 
     @property
     def rule_summary(self) -> str:
@@ -158,6 +260,8 @@ def signed_terms(coalition: Coalition) -> SignedTerms:
         parties.append(
             Party(
                 name=text(partner.name),
+                legal_name=text(partner.legal_name or partner.name),
+                address=optional(partner.address),
                 sector=optional(partner.sector),
                 representative=text(partner.decision_maker.name),
                 representative_title=text(partner.decision_maker.title),
@@ -233,7 +337,89 @@ def signed_terms(coalition: Coalition) -> SignedTerms:
             Clause(title=text(clause.title), text=normalise_markdown(clause.text))
             for clause in (c.mou.clauses if c.mou else ())
         ),
+        provisions=_provisions(c),
+        counterparts=c.mou.counterparts if c.mou else True,
     )
+
+
+def is_placeholder(value: str | None) -> bool:
+    """Whether a text is a placeholder: it starts with TODO."""
+    return value is not None and value.lstrip().startswith("TODO")
+
+
+def _provisions(c: Coalition) -> tuple[Provision, ...]:
+    """The standard provisions as printed: the partners' words, or ours derived from the
+    coalition; `none` leaves one out, and data, fiscal agent and governing law are printed
+    only when given."""
+    given = c.mou.provisions if c.mou else Provisions()
+    binding = set(c.mou.binding) if c.mou else set()
+    found = []
+    for key, title in PROVISION_TITLES.items():
+        value = getattr(given, key)
+        if value is None or value.strip() == "none":
+            continue
+        if value.strip() == "standard":
+            wording = _standard(key, c)
+            if wording is None:
+                continue
+        elif key == "governing_law" and not value.rstrip().endswith("."):
+            wording = f"This memorandum is read under the law of {text(value)}."
+        else:
+            wording = normalise_markdown(value)
+        found.append(Provision(key=key, title=title, text=wording, binding=key in binding))
+    return tuple(found)
+
+
+def _standard(key: str, c: Coalition) -> str | None:
+    """The project's own wording of a provision, derived from the coalition."""
+    coordinator = next(
+        (r for r in c.roles if "coordinat" in r.title.casefold()),
+        None,
+    )
+    keeper = (
+        f"{text(c.partner_name(coordinator.partner))}, as {text(coordinator.title).lower()},"
+        if coordinator
+        else "The partner the others name for the task"
+    )
+    rule = describe_rule(c.decision_rule.default, c.decision_rule.threshold)
+    first = (
+        f"the {text(coordinator.title).lower()} ({text(c.partner_name(coordinator.partner))})"
+        if coordinator
+        else "the partners' leads"
+    )
+    wording = {
+        "confidentiality": (
+            "What a partner shares with the others and marks as confidential stays within "
+            "the coalition and serves only its work. This does not cover what is public, "
+            "what a partner knew already, or what the law obliges a partner to disclose."
+        ),
+        "names_and_logos": (
+            "No partner uses another's name or logo, or speaks in the coalition's name, "
+            "unless the partners have agreed to that use under section 6."
+        ),
+        "disputes": (
+            f"A disagreement about this memorandum goes first to {first}, then to the "
+            f"partners' decision makers, who meet on it within 30 days. "
+            f"If they cannot settle it, the partners ask a mediator they choose together "
+            f"before any partner leaves over it."
+        ),
+        "amendment": (
+            f"This memorandum changes only in writing, when the partners agree under "
+            f"section 6 ({rule}) and every partner signs the new version."
+        ),
+        "membership": (
+            "A new partner joins when the partners agree under section 6 and it signs this "
+            "memorandum as it then stands."
+        ),
+        "records": (
+            f"{keeper[0].upper() + keeper[1:]} keeps the notes of every meeting and the log "
+            f"of decisions, and shares them with every partner within 14 days."
+        ),
+        "costs": (
+            "Each partner bears its own costs of taking part, beyond what it commits in section 4."
+        ),
+    }
+    return wording.get(key)
 
 
 # --- values as printed ------------------------------------------------------------------

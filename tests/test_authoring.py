@@ -42,6 +42,8 @@ def test_init_new_check_build(tmp_path: Path, run: Run) -> None:
         "Stop the incinerator permit.",
         "--bridge-value",
         "Children breathe clean air.",
+        "--trigger",
+        "cross-sector-threat",
         "--partner",
         "River Keepers:Ana Ruiz:Director",
         "--partner",
@@ -53,6 +55,10 @@ def test_init_new_check_build(tmp_path: Path, run: Run) -> None:
     check = run("check", "--root", folder)
     assert check.exit_code == 0, check.output
     assert "2 coalitions valid, 0 errors" in check.stderr
+    # nothing invented: placeholders and unscored partners are advisories with lines
+    assert "advisory A105: success.river-keepers is still a placeholder" in check.stdout
+    assert "advisory A204: River Keepers is not scored yet" in check.stdout
+    assert "scores:" not in text.replace("# scores:", "")
     built = run("build", "--root", folder, "--no-pdf")
     assert built.exit_code == 0, built.output
     assert (folder / "site/coalitions/clean-air/index.html").is_file()
@@ -62,7 +68,7 @@ def test_init_new_check_build(tmp_path: Path, run: Run) -> None:
 @pytest.mark.parametrize("model", ["opportunistic", "values-bridge", "structural"])
 def test_new_files_pass_check_for_every_model(tmp_path: Path, run: Run, model: str) -> None:
     folder = tmp_path / "ws"
-    assert run("init", folder).exit_code == 0
+    assert run("init", folder, "--organization", "Test Org").exit_code == 0
     names = ["--partner", "Ünïcode Group:Zoë Ø:Chair", "--partner", 'Quote "Union":A:B']
     result = run(
         "new",
@@ -75,6 +81,8 @@ def test_new_files_pass_check_for_every_model(tmp_path: Path, run: Run, model: s
         model,
         "--purpose",
         "One goal.",
+        "--trigger",
+        "resource-gap",
         *names,
     )
     assert result.exit_code == 0, result.output
@@ -89,21 +97,28 @@ def test_new_files_pass_check_for_every_model(tmp_path: Path, run: Run, model: s
     assert [p.name for p in item.coalition.partners] == ["Ünïcode Group", 'Quote "Union"']
 
 
+def test_init_asks_for_the_organisation_and_never_invents_one(tmp_path: Path, run: Run) -> None:
+    result = run("init", tmp_path / "ws")
+    assert result.exit_code == 2
+    assert "give --organization" in result.stderr
+    assert not (tmp_path / "ws").exists()
+
+
 def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path, run: Run) -> None:
     folder = tmp_path / "busy"
     folder.mkdir()
     (folder / "notes.txt").write_text("mine")
-    result = run("init", folder)
+    result = run("init", folder, "--organization", "Test Org")
     assert result.exit_code == 1
     assert "is not empty" in result.stderr
-    assert run("init", folder, "--force").exit_code == 0
+    assert run("init", folder, "--force", "--organization", "Test Org").exit_code == 0
     assert (folder / "notes.txt").read_text() == "mine"
     assert (folder / "playbook.yaml").is_file()
 
 
 def test_init_with_templates_copies_them(tmp_path: Path, run: Run) -> None:
     folder = tmp_path / "custom"
-    assert run("init", folder, "--with-templates").exit_code == 0
+    assert run("init", folder, "--with-templates", "--organization", "Test Org").exit_code == 0
     assert (folder / "templates/coalition.html").is_file()
     assert (folder / "templates/packet/fonts/DejaVuSerif.ttf").is_file()
     assert (folder / "content/criteria.md").is_file()
@@ -112,7 +127,7 @@ def test_init_with_templates_copies_them(tmp_path: Path, run: Run) -> None:
 
 def test_new_never_overwrites_and_needs_flags_without_a_terminal(tmp_path: Path, run: Run) -> None:
     folder = tmp_path / "ws"
-    assert run("init", folder).exit_code == 0
+    assert run("init", folder, "--organization", "Test Org").exit_code == 0
     again = run(
         "new",
         "example-alliance",
@@ -124,6 +139,8 @@ def test_new_never_overwrites_and_needs_flags_without_a_terminal(tmp_path: Path,
         "opportunistic",
         "--purpose",
         "Y.",
+        "--trigger",
+        "resource-gap",
         "--partner",
         "A",
         "--partner",
@@ -133,14 +150,14 @@ def test_new_never_overwrites_and_needs_flags_without_a_terminal(tmp_path: Path,
     assert "never overwritten" in again.stderr
     short = run("new", "other", "--root", folder, "--name", "X")
     assert short.exit_code == 2
-    assert "without a terminal, give --purpose, --model, two --partner" in short.stderr
+    assert "without a terminal, give --purpose, --model, --trigger, two --partner" in short.stderr
     bad = run("new", "Bad_Slug", "--root", folder)
     assert bad.exit_code == 2
 
 
 def test_new_asks_in_a_terminal(tmp_path: Path, run: Run) -> None:
     folder = tmp_path / "ws"
-    assert run("init", folder).exit_code == 0
+    assert run("init", folder, "--organization", "Test Org").exit_code == 0
     env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1"}
     child = pexpect.spawn(
         PLAYBOOK[0],
@@ -161,6 +178,8 @@ def test_new_asks_in_a_terminal(tmp_path: Path, run: Run) -> None:
     child.send("structurl")
     child.expect("one of: opportunistic, values-bridge, structural")
     child.send("\b" * len("structurl") + "values-bridge\r")
+    child.expect(r"Why now \(")
+    child.sendline("stale-dynamic")
     child.expect("The value both sides share:")
     child.sendline("Everyone deserves fresh food.")
     for org, person, title in (
@@ -191,7 +210,11 @@ def test_new_asks_in_a_terminal(tmp_path: Path, run: Run) -> None:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     folder = tmp_path / "live"
-    subprocess.run([*PLAYBOOK, "init", str(folder)], check=True, capture_output=True)
+    subprocess.run(
+        [*PLAYBOOK, "init", str(folder), "--organization", "Test Org"],
+        check=True,
+        capture_output=True,
+    )
     process = subprocess.Popen(
         [*PLAYBOOK, "serve", "--root", str(folder), "--port", "0", "--today", "2026-11-25"],
         stderr=subprocess.PIPE,

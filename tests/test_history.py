@@ -110,7 +110,7 @@ def test_redline_since_signing(repo: Path, run: Run) -> None:
     assert "<del>90</del>" in html
     assert "<ins>60</ins>" in html
     words = parse(repo / "site/coalitions/housing-for-health/changes.html").words
-    assert "The partners signed MOU 697d55d7" in words
+    assert "The partners signed MOU 24301be3" in words
     assert "1 word added, 1 removed" in words
     unchanged = parse(repo / "site/coalitions/dignity-alliance/changes.html").words
     assert "Nothing in the agreement has changed since it was signed" in unchanged

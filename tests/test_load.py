@@ -107,8 +107,9 @@ BAD_INPUT: list[tuple[str, Edit, list[str]]] = [
         lambda s: s.replace("    name: Alpha Group\n", "    name: Alpha Group\n    nmae: x\n"),
         [
             "coalitions/m.yaml:9:5: partners[0].nmae: found an unknown field `nmae`; allowed did "
-            "you mean `name`? (fields here: id, name, decision_maker, scores, sector, contact, "
-            "wants, offers, non_negotiables, commitment, red_flags, status)"
+            "you mean `name`? (fields here: id, name, decision_maker, scores, legal_name, "
+            "address, sector, contact, wants, offers, non_negotiables, commitment, red_flags, "
+            "status)"
         ],
     ),
     (

@@ -24,8 +24,8 @@ TODAY = "2026-11-25"
 SECTIONS = (
     "1. The parties", "2. Shared goal", "3. The alliance", "4. Commitments",
     "5. Roles and responsibilities", "6. How decisions are made", "7. Communication",
-    "8. Review", "9. Leaving and ending", "10. Further clauses", "Signatures",
-    "Appendix: decision matrix and timeline",
+    "8. Review", "9. Leaving and ending", "10. Provisions", "11. Further clauses",
+    "12. Legal status and signing", "Signatures",
 )  # fmt: skip
 
 
@@ -72,15 +72,52 @@ def test_every_section_is_in_the_packet(packets: Path) -> None:
         "What success means for each partner",
         "The partners create a pooled fund",
         "60 staff hours a month, 400,000 USD",
-        "Fiscal agent (Riverside Health System)",
+        "Fiscal agent, held by Riverside Health System",
         "3 of 4 when all take part, 2 of 3 at quorum",
         "6 January 2027",
         "A partner may leave by giving 90 days' notice",
         "The partners may suspend or expel a partner in breach.",
-        "10.1 Data sharing",
+        "11.1 Data sharing",
         "de-identified",
+        "Riverside Health System, Inc. (“Riverside Health System”)",
+        "notices to 400 Harbor Avenue, Riverside, CA 92501",
+        "10.1 Confidentiality",
+        "10.6 Fiscal agent",
+        "10.9 Governing law This memorandum is read under the law of the State of California.",
+        "It creates no legal obligations except its provisions on confidentiality and fiscal "
+        "agent (section 10), which bind the partners.",
+        "may sign it electronically",
     ):
         assert fragment in text, fragment
+
+
+def test_the_signing_packet_does_not_show_how_partners_were_vetted(packets: Path) -> None:
+    text = " ".join(_pages(_reader(packets, "housing-for-health")))
+    for vetting in ("13 of 25", "least-ready", "trust", "Total", "A201", "A202", "red flag",
+                    "reputational", "Appendix", "decision matrix", "@"):  # fmt: skip
+        assert vetting not in text, vetting
+    assert not re.search(r"\bA[1-9]\d\d\b", text)  # no advisory code at all
+
+
+def test_the_briefing_carries_the_assessment(packets: Path) -> None:
+    reader = PdfReader(packets / "housing-for-health/housing-for-health-briefing.pdf")
+    text = " ".join(_pages(reader))
+    assert "Briefing: internal, not for signature" in text
+    for fragment in ("totals 13 of 25", "A201", "A202", "Timeline", "not signed yet"):
+        assert fragment in text, fragment
+    assert not reader.attachments  # it carries no coalition file, and verify refuses it
+
+
+def test_draft_is_a_picture_not_text(packets: Path) -> None:
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(packets / "housing-for-health/housing-for-health-mou.pdf"),
+         "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    # DRAFT appears where it is written (the cover's status and each page's footer), never
+    # as the watermark's letters scattered through the body
+    assert text.count("DRAFT") == 1 + text.count("· DRAFT")
+    assert not re.search(r"\bD\s*R\s*A\s*F\s*T\b", text.replace("DRAFT", ""))
 
 
 def test_contents_has_real_page_numbers(packets: Path) -> None:
@@ -140,7 +177,7 @@ def test_metadata_and_provenance(packets: Path) -> None:
     assert meta["/CreationDate"] == "D:20261125"
     source = (REPO / "coalitions" / "housing-for-health.yaml").read_text()
     assert reader.attachments["housing-for-health.yaml"] == [source.encode()]
-    assert meta["/playbookfingerprint"].startswith("697d55d7")
+    assert meta["/playbookfingerprint"].startswith("24301be3")
     assert len(meta["/playbooktemplates"]) == 64
     assert meta["/playbookrevision"].startswith("source file coalitions/housing-for-health.yaml")
     catalog = reader.trailer["/Root"].get_object()

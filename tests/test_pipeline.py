@@ -38,11 +38,17 @@ def test_serve_and_build_give_the_same_bytes(workspace: Path, tmp_path: Path) ->
     site = LiveSite(workspace, TODAY)
     site.rebuild()
     assert site.error == ""
-    packets = {name: data for name, data in built.items() if name.endswith(".pdf")}
+    packets = {name: data for name, data in built.items() if name.endswith("-mou.pdf")}
     assert len(packets) == 3
+    briefs = {n: d for n, d in built.items() if n.endswith(("-briefing.pdf", "-mou.docx"))}
+    assert len(briefs) == 6
+    built = {name: data for name, data in built.items() if name not in briefs}
     assert site.pages == {name: data for name, data in built.items() if name not in packets}
     for name, data in packets.items():
         assert site.packet(name.split("/")[1]) == data, name
+    for name, data in briefs.items():
+        kind = "docx" if name.endswith(".docx") else "briefing"
+        assert site.packet(name.split("/")[1], kind) == data, name
 
 
 def test_a_live_rebuild_lays_out_only_what_changed(workspace: Path) -> None:

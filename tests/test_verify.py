@@ -61,7 +61,7 @@ def test_the_real_packet_matches(run: Run, printed: tuple[Path, Path]) -> None:
     root, packet = printed
     code, output = _verify(run, root, packet)
     assert code == 0, output
-    assert "Fingerprint: 697d55d7, computed again from the embedded coalition file." in output
+    assert "Fingerprint: 24301be3, computed again from the embedded coalition file." in output
     assert "Pages: all 9 identical to a fresh print" in output
     assert "The printed packet matches the workspace." in output
 

@@ -28,7 +28,9 @@ def _document() -> tuple[bytes, str]:
 def test_sections_parties_and_fingerprint() -> None:
     data, _ = _document()
     document = docx.Document(io.BytesIO(data))
-    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    headings = [
+        p.text for p in document.paragraphs if p.style and str(p.style.name).startswith("Heading")
+    ]
     assert headings[:3] == ["1. The parties", "2. Shared goal", "3. The alliance"]
     assert headings[-3:] == ["10.7 Costs", "11. Legal status and signing", "Signatures"]
     assert "10. Provisions" in headings

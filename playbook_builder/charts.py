@@ -118,10 +118,9 @@ def matrix_chart(grid: Matrix, thresholds: Thresholds, chart_id: str) -> Markup:
             f'<tspan x="0" dy="{0 if number == 0 else line_h}">{escape(line)}</tspan>'
             for number, line in enumerate(lines)
         )
+        content = str(escape(lines[0])) if len(lines) == 1 else label
         parts.append(
-            f'<text x="0" y="{y + 14}" font-size="12" fill="{INK}"{weight}>'
-            + (escape(lines[0]) if len(lines) == 1 else label)
-            + "</text>"
+            f'<text x="0" y="{y + 14}" font-size="12" fill="{INK}"{weight}>{content}</text>'
         )
         filled: list[str] = []
         empty: list[str] = []
@@ -163,33 +162,30 @@ def timeline_chart(events: Sequence[Event], today: date, chart_id: str) -> Marku
     labelled = [e for e in events if e.kind != "check-in"]
     spans: list[list[tuple[float, float]]] = []  # the labels of each row, (left, right)
     placed: list[tuple[Event, float, int, str]] = []
-    for event in labelled:
+
+    # right to left: a label runs rightwards from its event, so an event is placed below
+    # every label to its right that it would otherwise cross, and no leader line ever
+    # runs through a label
+    # (near the right edge the picture grows wider instead: a label always starts at its
+    # event, so no label reaches back over another event)
+    for event in sorted(labelled, key=lambda e: x_of(e.day), reverse=True):
         x = x_of(event.day)
         text_w = 6.2 * len(_label(event))
-        anchor = "start"
-        x0 = x
-        if x + text_w > width - 4:
-            anchor, x0 = "end", x - text_w
-        x1 = x0 + text_w
-
-        def fits(row: int, x: float = x, x0: float = x0, x1: float = x1) -> bool:
-            # no label of this row in the way, no label of a row above across this
-            # event's leader line, and no earlier leader line through this label
-            if any(left - 6 < x1 and x0 < right + 6 for left, right in spans[row]):
-                return False
-            if any(left - 3 <= x <= right + 3 for above in spans[:row] for left, right in above):
-                return False
-            return not any(
-                deeper > row and x0 - 3 <= other <= x1 + 3 for _, other, deeper, _ in placed
-            )
-
-        row = next((i for i in range(len(spans)) if fits(i)), None)
-        if row is None:
+        x0, x1 = x + 3, x + 3 + text_w  # clear of its own leader line
+        below = [row for _, other, row, _ in placed if x0 - 4 <= other <= x1 + 4]
+        row = max(below, default=-1) + 1
+        while row < len(spans) and (
+            any(left - 6 < x1 and x0 < right + 6 for left, right in spans[row])
+            or any(left - 3 <= x <= right + 3 for above in spans[:row] for left, right in above)
+        ):
+            row += 1
+        while len(spans) <= row:
             spans.append([])
-            row = len(spans) - 1
         spans[row].append((x0, x1))
-        placed.append((event, x, row, anchor))
+        placed.append((event, x, row, _n(x0)))
     rows = spans
+    axis_end = width - right
+    width = max(width, int(max((x1 for row in spans for _, x1 in row), default=0)) + 8)
     height = axis_y + 36 + 18 * max(len(rows), 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart timeline-chart" '
@@ -199,7 +195,7 @@ def timeline_chart(events: Sequence[Event], today: date, chart_id: str) -> Marku
         f'<desc id="{chart_id}-desc">The window, launch, reviews, check-ins and sunset on a '
         f"line from {start.isoformat()} to {end.isoformat()}, with today marked. The list "
         f"below gives the same dates.</desc>",
-        f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" '
+        f'<line x1="{left}" y1="{axis_y}" x2="{_n(axis_end)}" y2="{axis_y}" '
         f'stroke="{MUTED}" stroke-width="1.5"/>',
     ]
     month = start
@@ -229,15 +225,15 @@ def timeline_chart(events: Sequence[Event], today: date, chart_id: str) -> Marku
         f'stroke="#d64545" stroke-width="2" stroke-dasharray="4 3"/>'
         f'<text x="{_n(today_x + 4)}" y="16" font-size="11" fill="#d64545">today</text>'
     )
-    for event, x, row, anchor in placed:
+    for event, x, row, label_x in placed:
         colour = KIND_COLOURS[event.kind]
         parts.append(_marker(event.kind, x, axis_y, colour))
         label_y = axis_y + 36 + 18 * row
         parts.append(
             f'<line x1="{_n(x)}" y1="{axis_y + 7}" x2="{_n(x)}" y2="{label_y - 10}" '
             f'stroke="{colour}" stroke-width="0.75" stroke-dasharray="2 2"/>'
-            f'<text x="{_n(x)}" y="{label_y}" font-size="11" fill="{colour}" '
-            f'text-anchor="{anchor}">{escape(_label(event))}</text>'
+            f'<text x="{label_x}" y="{label_y}" font-size="11" fill="{colour}">'
+            f"{escape(_label(event))}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))

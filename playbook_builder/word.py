@@ -102,6 +102,7 @@ class _Converter(HTMLParser):
         self.rows: list[tuple[list[str], bool]] = []
         self.cell: list[str] | None = None
         self.header = False
+        self.in_head = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("h2", "h3"):
@@ -112,7 +113,8 @@ class _Converter(HTMLParser):
             self.lists.append(tag)
         elif tag == "li":
             kind = "List Number" if self.lists and self.lists[-1] == "ol" else "List Bullet"
-            self.paragraph = self.document.add_paragraph(style=kind)
+            depth = f" {min(len(self.lists), 3)}" if len(self.lists) > 1 else ""
+            self.paragraph = self.document.add_paragraph(style=kind + depth)
         elif tag in ("strong", "b"):
             self.bold += 1
         elif tag in ("em", "i"):
@@ -123,7 +125,11 @@ class _Converter(HTMLParser):
             self.row = []
         elif tag in ("td", "th"):
             self.cell = []
-            self.header = self.header or tag == "th"
+            self.header = self.header or (tag == "th" and self.in_head)
+        elif tag == "thead":
+            self.in_head = True
+        elif tag == "tbody":
+            self.in_head = False
         elif tag == "br" and self.paragraph is not None:
             self.paragraph.add_run().add_break()
 
@@ -140,16 +146,20 @@ class _Converter(HTMLParser):
             self.row.append(" ".join("".join(self.cell).split()))
             self.cell = None
         elif tag == "tr" and self.row is not None:
-            self.rows.append((self.row, False))
+            self.rows.append((self.row, self.header))
             self.row = None
+            self.header = False
         elif tag == "table" and self.rows:
             width = max(len(row) for row, _ in self.rows)
             table = self.document.add_table(rows=0, cols=width)
             table.style = "Table Grid"
-            for row, _ in self.rows:
+            for row, heading in self.rows:
                 cells = table.add_row().cells
                 for index, value in enumerate(row):
                     cells[index].text = value
+                    if heading:
+                        for run in cells[index].paragraphs[0].runs:
+                            run.bold = True
             self.rows = []
 
     def handle_data(self, data: str) -> None:

@@ -267,3 +267,31 @@ def test_serve_output_is_not_build_output(served: tuple[str, Path], run: Run) ->
     assert b"__playbook__" not in (folder / "site/index.html").read_bytes()
     with urlopen(url + "coalitions/example-alliance/example-alliance-mou.pdf") as response:
         assert response.read(5) == b"%PDF-"
+
+
+def test_a_new_coalition_prints_as_a_draft_naming_its_placeholders(
+    tmp_path: Path, run: Run
+) -> None:
+    import subprocess as sp
+
+    folder = tmp_path / "ws"
+    assert run("init", folder, "--organization", "Riverbend Foundation").exit_code == 0
+    made = run(
+        "new", "clean-air", "--root", folder, "--name", "Clean Air Now",
+        "--model", "opportunistic", "--trigger", "cross-sector-threat",
+        "--purpose", "Stop the incinerator permit.",
+        "--partner", "River Keepers", "--partner", "Local 12:Bo Kim:President",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    check = run("check", "--root", folder)
+    assert check.exit_code == 0
+    placeholders = [line for line in check.stdout.splitlines() if "A105" in line]
+    assert any("partners[0].decision_maker.name is still a placeholder" in p for p in placeholders)
+    assert all(p.startswith("coalitions/") for p in placeholders)
+    out = tmp_path / "packet.pdf"
+    assert run("pdf", "clean-air", "--root", folder, "--out", out).exit_code == 0
+    text = sp.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+    flat = " ".join(text.split())
+    assert "Draft: placeholders (TODO) remain in The parties and Shared goal." in flat
+    assert "Riverbend Foundation" in flat
+    assert "Our Organisation" not in flat

@@ -213,3 +213,16 @@ def test_a_changed_agreement_names_old_and_new_values(
     code, output = _verify(run, changed, packet)
     assert code == 1
     assert "exit.notice_days: 90 → 30" in output
+
+
+def test_the_briefing_is_not_a_packet_to_verify(run: Run, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    shutil.copy(REPO / "playbook.yaml", root / "playbook.yaml")
+    shutil.copytree(REPO / "coalitions", root / "coalitions")
+    assert run("build", "--root", root, "--today", TODAY).exit_code == 0
+    code, output = _verify(
+        run, root, root / "site/coalitions/fair-trade-pact/fair-trade-pact-briefing.pdf"
+    )
+    assert code == 1
+    assert "not a playbook MOU packet" in output

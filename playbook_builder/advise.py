@@ -16,6 +16,7 @@ from typing import Protocol
 
 from dateutil.relativedelta import relativedelta
 
+from playbook_builder.decisions import judge
 from playbook_builder.fingerprint import Fingerprint, fingerprint
 from playbook_builder.model import (
     CRITERIA,
@@ -250,6 +251,8 @@ ADVISORIES: dict[str, str] = {
     "A801": "Signatures are stale",
     "A802": "Signatures are missing",
     "A803": "The signer is not the partner's decision maker",
+    "A804": "A decision is dated before the MOU took effect",
+    "A805": "A vote was cast by a partner who could not vote that day",
     "A901": "The packet refused an outside resource",
 }
 """Every advisory code and its title, in the order of the guide's reference."""
@@ -470,6 +473,7 @@ def _advise(
         yield from _review_advice(c, today, at, t)
 
     # signatures
+    yield from _decision_advice(c, at)
     yield from _signature_advice(c, at, current)
 
 
@@ -604,6 +608,26 @@ def _review_advice(c: Coalition, today: date, at: _At, t: Thresholds) -> Iterato
                 f"{t.first_review_within_months} months after launch "
                 f"({launched.isoformat()}): problems will surface late.",
                 mou=True,
+            )
+
+
+def _decision_advice(c: Coalition, at: _At) -> Iterator[Advisory]:
+    for judgement in judge(c):
+        index, decision = judgement.index, judgement.decision
+        if judgement.before_effective and c.mou is not None and c.mou.effective is not None:
+            yield at(
+                "A804",
+                ("decisions", index, "date"),
+                f"'{decision.title}' is dated {decision.date.isoformat()}, before the MOU took "
+                f"effect ({c.mou.effective.isoformat()}): no signed rule applied yet.",
+            )
+        for pid in judgement.ignored:
+            yield at(
+                "A805",
+                ("decisions", index, "votes", pid),
+                f"{c.partner_name(pid)} voted on '{decision.title}' but could not vote that "
+                f"day (not signed yet, suspended, left, or not on the committee): the vote "
+                f"is not counted.",
             )
 
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from playbook_builder import (
     __version__,
     advise,
+    decisions,
     facts,
     history,
     load,
@@ -32,11 +33,11 @@ from playbook_builder.advise import Advisory
 from playbook_builder.cache import Cache, digest
 from playbook_builder.cached import cached_loader
 from playbook_builder.content import GuidePage, Markdown, load_guide
-from playbook_builder.errors import PlaybookError, Problem
+from playbook_builder.errors import ContractError, PlaybookError, Problem
 from playbook_builder.facts import CoalitionFacts
 from playbook_builder.fingerprint import Fingerprint
 from playbook_builder.load import Loaded
-from playbook_builder.model import json_ready
+from playbook_builder.model import CoalitionFile, json_ready
 
 if TYPE_CHECKING:  # WeasyPrint loads only when a packet is rendered
     from playbook_builder import pdf as pdf_module
@@ -86,7 +87,26 @@ def check(root: Path | None, today: datetime.date | None = None) -> Report:
         by_slug = advise.advise_all(loaded.coalitions, day)
         for item in loaded.coalitions:
             advisories.extend(by_slug[item.slug])
+        logged = [item for item in loaded.coalitions if item.coalition.decisions]
+        if logged:  # judged under the agreement of their day, which git knows
+            past = history.read(found.root, [item.path for item in logged])
+            gathered = facts.gather(logged, loaded.config, day, past)
+            problems = sorted([*problems, *decision_problems(logged, gathered)])
     return Report(loaded, tuple(problems), tuple(advisories), day)
+
+
+def decision_problems(
+    coalitions: Sequence[CoalitionFile], gathered: Mapping[str, CoalitionFacts]
+) -> list[Problem]:
+    """Recorded decisions whose outcome the votes do not support, as located errors."""
+    found = []
+    for item in coalitions:
+        judgements = gathered[item.slug].decisions
+        for index, what, allowed in decisions.problems_of(judgements):
+            line, column = item.located.at(("decisions", index, "outcome"))
+            path = PurePosixPath(item.path)
+            found.append(Problem(path, line, column, f"decisions[{index}].outcome", what, allowed))
+    return found
 
 
 def load_valid(root: Path | None) -> Loaded:
@@ -130,6 +150,9 @@ def prepare(
     day = resolve_today(today, loaded.config.timezone)
     past = history.read(found.root, [item.path for item in loaded.coalitions])
     gathered = facts.gather(loaded.coalitions, loaded.config, day, past)
+    wrong = decision_problems(loaded.coalitions, gathered)
+    if wrong:
+        raise ContractError(wrong)
     renderer = render.Renderer(found.layered("templates"), loaded.config, day)
     return Prepared(
         found=found,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import json
@@ -844,6 +845,93 @@ def sign(
             f"check will advise on it (A803)",
             err=True,
         )
+
+
+@cli.command()
+@root_option
+@click.argument("slug")
+@click.option("--title", required=True, help="What was decided, in one line.")
+@click.option(
+    "--under", default=None, help="The id of the override that applies (default rule if none)."
+)
+@click.option(
+    "--vote",
+    "votes",
+    multiple=True,
+    metavar="ID=VOTE",
+    help="A partner's vote: for, against, abstain or absent (repeat; left out: absent).",
+)
+@click.option(
+    "--outcome",
+    type=click.Choice(["adopted", "rejected"]),
+    help="What the coalition recorded (default: what the votes support).",
+)
+@click.option(
+    "--date",
+    "decided_on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="When it was decided, YYYY-MM-DD (default: today).",
+)
+@click.option("--notes", help="Minutes, links.")
+@reports_errors
+def decide(
+    root: Path | None,
+    slug: str,
+    title: str,
+    under: str | None,
+    votes: tuple[str, ...],
+    outcome: str | None,
+    decided_on: datetime.datetime | None,
+    notes: str | None,
+) -> None:
+    """Record a decision in the coalition's log, checked against its rule.
+
+    The entry is added after the last decision; nothing else in the file changes. An
+    outcome the votes do not support under the rule is refused.
+
+    \b
+    Example:
+        playbook decide housing-for-health --title "Hire a navigator" \\
+            --under fund-spending --vote riverside-health=for --vote riverside-housing=for
+    """
+    from playbook_builder import sign as recording
+    from playbook_builder.model import Decision
+
+    item = _coalition(root, slug)
+    found = workspace.find(root)
+    loaded = build.load_valid(root)
+    cast_votes: dict[str, str] = {}
+    for vote in votes:
+        pid, _, value = vote.partition("=")
+        if value not in ("for", "against", "abstain", "absent"):
+            raise click.BadParameter(
+                f"{vote!r}: write ID=for, ID=against, ID=abstain or ID=absent",
+                param_hint="--vote",
+            )
+        cast_votes[pid.strip()] = value
+    day = _day(decided_on) or build.resolve_today(None, loaded.config.timezone)
+    proposed = Decision(
+        date=day,
+        title=title,
+        votes=cast_votes,  # type: ignore[arg-type]
+        outcome=(outcome or "adopted"),  # type: ignore[arg-type]
+        under=under,
+        notes=notes,
+    )
+    if outcome is None:
+        from playbook_builder.decisions import judge
+
+        coalition = item.coalition
+        probe = dataclasses.replace(coalition, decisions=(*coalition.decisions, proposed))
+        proposed = dataclasses.replace(proposed, outcome=judge(probe)[-1].supported)
+    text, judged = recording.decide(item, loaded.config, proposed)
+    path = found.root / item.path
+    write.replace_file(path, recording.as_written(text, path.read_bytes()), found.root)
+    _say(
+        f"Recorded: '{title}' {proposed.outcome} on {day.isoformat()} under "
+        f"{judged.applies_to} ({judged.tally})."
+    )
 
 
 def _coalition(root: Path | None, slug: str) -> CoalitionFile:

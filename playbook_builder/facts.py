@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 from playbook_builder import advise, history, load, schedule
 from playbook_builder.advise import Advisory, Matrix, Recommendation
+from playbook_builder.decisions import Agreement, Judgement, judge, newest_on
 from playbook_builder.errors import Problem
 from playbook_builder.fingerprint import Fingerprint, fingerprint
 from playbook_builder.model import STEPS, Coalition, CoalitionFile, Partner, SiteConfig
@@ -145,6 +146,8 @@ class CoalitionFacts:
     changes: Changes
     git: bool
     """Whether the workspace is in a git repository."""
+    decisions: tuple[Judgement, ...] = ()
+    """The decision log, newest first, each judged under the agreement of its day."""
 
 
 def gather(
@@ -170,7 +173,7 @@ def coalition_facts(
     advisories: Sequence[Advisory],
     today: date,
     past: history.History = history.NO_HISTORY,
-    versions: Sequence[tuple[str, SignedTerms | None]] = (),
+    versions: Sequence[Version] = (),
 ) -> CoalitionFacts:
     """The facts of one coalition. `versions` are (full fingerprint, terms) per commit of
     its file, newest first, as `gather` reads them from git."""
@@ -261,7 +264,25 @@ def coalition_facts(
         history=entries,
         changes=changes,
         git=past.available,
+        decisions=tuple(
+            sorted(
+                judge(c, agreement_on(item, past, versions)),
+                key=lambda j: (j.decision.date, j.index),
+                reverse=True,
+            )
+        ),
     )
+
+
+def agreement_on(item: CoalitionFile, past: history.History, versions: Sequence[Version]) -> Any:
+    """The agreement in force on a day: the newest committed version on or before it."""
+    commits = past.commits.get(item.path, ())
+    dated: list[tuple[date, Agreement]] = [
+        (commit.date.date(), (coalition, full[:8]))
+        for commit, (full, _, coalition) in zip(commits, versions, strict=False)
+        if coalition is not None
+    ]
+    return newest_on(dated, item.coalition)
 
 
 def signed_version(c: Coalition) -> str:
@@ -281,12 +302,16 @@ def source_revision(item: CoalitionFile) -> str:
     return f"source file {item.path} sha256:{digest[:12]}"
 
 
+Version = tuple[str, SignedTerms | None, Coalition | None]
+"""(full fingerprint or '', its terms, the coalition) of one commit of a file."""
+
+
 def _versions(
     coalitions: Sequence[CoalitionFile],
     config: SiteConfig,
     past: history.History,
     prints: Mapping[str, Fingerprint],
-) -> dict[str, tuple[tuple[str, SignedTerms | None], ...]]:
+) -> dict[str, tuple[Version, ...]]:
     """(fingerprint, terms) of every commit of every file, newest first, from one git read.
 
     Old revisions go through the same loader and limits as the current file; one that
@@ -302,10 +327,10 @@ def _versions(
     texts = history.versions(past, wanted)
     result = {}
     for item in coalitions:
-        found: list[tuple[str, SignedTerms | None]] = []
+        found: list[Version] = []
         for index, commit in enumerate(past.commits.get(item.path, ())):
             if index == 0 and item.path not in past.dirty:
-                found.append((prints[item.slug].full, signed_terms(item.coalition)))
+                found.append((prints[item.slug].full, signed_terms(item.coalition), item.coalition))
                 continue
             text = texts.get((commit.hash, commit.path))
             old = None
@@ -313,10 +338,10 @@ def _versions(
                 problems: list[Problem] = []
                 old = load.revision(text, item.slug, PurePosixPath(commit.path), config, problems)
             if old is None:
-                found.append(("", None))
+                found.append(("", None, None))
             else:
                 terms = signed_terms(old.coalition)
-                found.append((fingerprint(terms).full, terms))
+                found.append((fingerprint(terms).full, terms, old.coalition))
         result[item.slug] = tuple(found)
     return result
 
@@ -325,12 +350,12 @@ def _git_facts(
     item: CoalitionFile,
     print_: Fingerprint,
     past: history.History,
-    versions: Sequence[tuple[str, SignedTerms | None]],
+    versions: Sequence[Version],
 ) -> tuple[tuple[HistoryEntry, ...], Changes, str]:
     """The history entries, the changes since signing, and the revision stamp."""
     commits = past.commits.get(item.path, ())
     signed = signed_version(item.coalition)
-    prints = [full for full, _ in versions] or [""] * len(commits)
+    prints = [full for full, _, _ in versions] or [""] * len(commits)
     entries = tuple(
         HistoryEntry(
             short=commit.short,

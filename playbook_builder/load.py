@@ -8,6 +8,7 @@ checked here on the plain values, so that one run reports them alongside type er
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -372,6 +373,40 @@ def _cross_checks(data: Any, located: Located, shown: PurePosixPath) -> Iterator
             )
 
     yield from _rule_checks(data.get("decision_rule"), problem, ref)
+
+    overrides = _list(_get(data, "decision_rule", "overrides"))
+    override_ids = [o.get("id") for o in overrides if isinstance(o, dict) and o.get("id")]
+    seen_overrides: set[str] = set()
+    for index, oid in enumerate(_get(o, "id") for o in overrides):
+        if isinstance(oid, str) and oid in seen_overrides:
+            yield problem(
+                ("decision_rule", "overrides", index, "id"),
+                f'"{oid}" again',
+                "an id no other override in this file uses",
+            )
+        if isinstance(oid, str):
+            seen_overrides.add(oid)
+    for index, decision in enumerate(_list(data.get("decisions"))):
+        if not isinstance(decision, dict):
+            continue
+        under = decision.get("under")
+        if isinstance(under, str) and under not in override_ids:
+            close = difflib.get_close_matches(under, [str(i) for i in override_ids], n=1)
+            listing = ", ".join(str(i) for i in override_ids)
+            yield problem(
+                ("decisions", index, "under"),
+                f'"{under}", which names no override',
+                (f"did you mean `{close[0]}`? " if close else "")
+                + (
+                    f"the id of an override ({listing}), or nothing for the default rule"
+                    if listing
+                    else "nothing: decision_rule.overrides has no ids (add an id to one)"
+                ),
+            )
+        votes = decision.get("votes")
+        if isinstance(votes, dict):
+            for name in votes:
+                yield from ref(("decisions", index, "votes", name), name, key=True)
 
 
 def _rule_checks(rule: Any, problem: Any, ref: Any) -> Iterator[Problem]:

@@ -588,6 +588,29 @@ class Signature:
     """When it was signed."""
 
 
+Vote = Literal["for", "against", "abstain", "absent"]
+Outcome = Literal["adopted", "rejected"]
+
+
+@with_config(_CONFIG)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """A decision the coalition took after signing, with the votes cast."""
+
+    date: Date
+    """When the decision was taken."""
+    title: Line
+    """What was decided, in one line."""
+    votes: dict[Slug, Vote]
+    """Each partner's vote by id: for, against, abstain or absent (left out: absent)."""
+    outcome: Outcome
+    """What the coalition recorded: adopted or rejected."""
+    under: Slug | None = None
+    """The id of the override that applies; none for the default rule."""
+    notes: Text | None = None
+    """Minutes, links."""
+
+
 @with_config(_CONFIG)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Coalition:
@@ -637,6 +660,8 @@ class Coalition:
     """Extra MOU terms: effective date and clauses."""
     signatures: Annotated[tuple[Signature, ...], Field(max_length=5 * MAX_PARTNERS)] = ()
     """Recorded signatures of the MOU."""
+    decisions: Annotated[tuple[Decision, ...], Field(max_length=5 * MAX_PARTNERS)] = ()
+    """What the coalition decided after signing, checked against the rule it signed."""
 
     def partner(self, partner_id: str) -> Partner | None:
         """The partner with this id, if any."""

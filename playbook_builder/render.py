@@ -317,6 +317,14 @@ def coalition_pages(
             **common,
         ),
         base + "history.html": renderer.page("history.html", "../../", v=view, **common),
+        base + "decisions.html": renderer.page(
+            "decisions.html",
+            "../../",
+            v=view,
+            log=[(view, j) for j in view.decisions],
+            show_coalition=False,
+            **common,
+        ),
         base + "changes.html": renderer.page("changes.html", "../../", v=view, **common),
         base + "coalition.json": _json(view),
         base + "calendar.ics": ical.calendar(view.c.name, [events]),
@@ -385,6 +393,14 @@ def shared_pages(
     )
     pages["reviews.html"] = renderer.page("reviews.html", "", **_reviews(views, today), **common)
     pages["search.html"] = renderer.page("search.html", "", views=views, guide=guide, **common)
+    log = sorted(
+        ((view, j) for view in views for j in view.decisions),
+        key=lambda pair: (pair[1].decision.date, pair[0].slug, pair[1].index),
+        reverse=True,
+    )
+    pages["decisions.html"] = renderer.page(
+        "decisions.html", "", v=None, log=log, show_coalition=True, **common
+    )
     pages["assets/search-index.js"] = _search_index(views, guide, markdown)
     return pages
 
@@ -426,6 +442,28 @@ def _json(view: CoalitionFacts) -> bytes:
         "revision": view.revision,
         "signatures_stale": list(view.stale),
         "signatures_missing": list(view.missing),
+        "decisions": [
+            {
+                "index": j.index,
+                "date": j.decision.date.isoformat(),
+                "title": j.decision.title,
+                "rule": j.rule,
+                "applies_to": j.applies_to,
+                "agreement": j.version,
+                "voters": list(j.voters),
+                "for": j.votes_for,
+                "against": j.against,
+                "abstained": j.abstained,
+                "absent": j.absent,
+                "not_counted": list(j.ignored),
+                "quorum": j.quorum,
+                "needed": j.needed,
+                "recorded": j.decision.outcome,
+                "supported": j.supported,
+                "sound": j.sound,
+            }
+            for j in view.decisions
+        ],
         "advisories": [
             {
                 "code": a.code,
@@ -516,6 +554,15 @@ def _search_index(
                 "x": " ".join(text.split()),
             }
         )
+        for judgement in view.decisions:
+            entries.append(
+                {
+                    "t": judgement.decision.title,
+                    "u": f"coalitions/{view.slug}/decisions.html",
+                    "k": f"Decision in {c.name}, {judgement.decision.date.isoformat()}",
+                    "x": " ".join(f"{judgement.decision.outcome} {judgement.reason}".split()),
+                }
+            )
         for partner in c.partners:
             entries.append(
                 {

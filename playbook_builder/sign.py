@@ -9,6 +9,7 @@ limits as any coalition file, and it gives the same coalition with one more sign
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import re
@@ -17,10 +18,11 @@ from pathlib import PurePosixPath
 
 import yaml
 
+from playbook_builder.decisions import Judgement, judge
 from playbook_builder.errors import PlaybookError, Problem
 from playbook_builder.fingerprint import Fingerprint, fingerprint
 from playbook_builder.load import coalition_from_text
-from playbook_builder.model import CoalitionFile, SiteConfig, json_ready
+from playbook_builder.model import CoalitionFile, Decision, SiteConfig, json_ready
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,8 +65,8 @@ def sign(item: CoalitionFile, config: SiteConfig, signing: Signing) -> tuple[str
         "date": signing.date,
         "mou_version": current.short,
     }
-    text = _insert(item.source, entry)
-    _prove(item, config, text, entry)
+    text = insert(item.source, "signatures", entry)
+    prove(item, config, text, "signatures", entry)
     return text, current
 
 
@@ -75,17 +77,15 @@ def as_written(text: str, raw: bytes) -> bytes:
     return (bom + data).encode("utf-8")
 
 
-def _insert(source: str, entry: dict[str, object]) -> str:
-    """The source with one more signature, as inserted text."""
+def insert(source: str, field: str, entry: dict[str, object]) -> str:
+    """The source with one more item in the top-level list `field`, as inserted text."""
     root = yaml.compose(source, Loader=yaml.SafeLoader)
     if not isinstance(root, yaml.MappingNode):
         raise PlaybookError("the coalition file is not a mapping")
-    node = next(
-        (value for key, value in root.value if getattr(key, "value", None) == "signatures"), None
-    )
+    node = next((value for key, value in root.value if getattr(key, "value", None) == field), None)
     ending = "" if source.endswith("\n") else "\n"
     if node is None or (isinstance(node, yaml.ScalarNode) and node.value in ("", "~", "null")):
-        block = f"signatures:\n  - {_flow(entry)}\n"
+        block = f"{field}:\n  - {_flow(entry)}\n"
         if node is None:
             return f"{source}{ending}\n{block}"
         key = next(k for k, v in root.value if v is node)
@@ -93,14 +93,14 @@ def _insert(source: str, entry: dict[str, object]) -> str:
         end = _line_end(source, node.end_mark.index)
         return source[:start] + block + source[end:]
     if not isinstance(node, yaml.SequenceNode):
-        raise PlaybookError("signatures is not a list")
+        raise PlaybookError(f"{field} is not a list")
     if node.flow_style:  # signatures: [] or [{...}]: rewrite just that list, as a block
         if node.value:
-            raise PlaybookError("signatures is written as a one-line list; write it as a block")
+            raise PlaybookError(f"{field} is written as a one-line list; write it as a block")
         key = next(k for k, v in root.value if v is node)
         start = _line_start(source, key.start_mark.index)
         end = _line_end(source, node.end_mark.index)
-        return source[:start] + f"signatures:\n  - {_flow(entry)}\n" + source[end:]
+        return source[:start] + f"{field}:\n  - {_flow(entry)}\n" + source[end:]
     last = node.value[-1]
     dash = node.start_mark.column
     at = _line_end(source, _last_mark(last))
@@ -139,6 +139,8 @@ _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .'()&/-]*")
 
 def _scalar(value: object) -> str:
     """A YAML scalar that reads back as exactly this value (plain where that is safe)."""
+    if isinstance(value, dict):
+        return _flow(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
     text = str(value)
@@ -159,24 +161,66 @@ def _flow(entry: dict[str, object]) -> str:
     return "{" + ", ".join(_pair(pair) for pair in entry.items()) + "}"
 
 
-def _prove(item: CoalitionFile, config: SiteConfig, text: str, entry: dict[str, object]) -> None:
+def prove(
+    item: CoalitionFile, config: SiteConfig, text: str, field: str, entry: dict[str, object]
+) -> None:
     """Refuse unless the new text is the old plus inserted lines, and loads to the old
-    coalition with exactly this signature added."""
+    coalition with exactly this entry added to `field`."""
     old, new = item.source.splitlines(keepends=True), text.splitlines(keepends=True)
     import difflib
 
     for op, *_ in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
         if op not in ("equal", "insert"):
-            raise PlaybookError(f"recording the signature would change other lines of {item.path}")
+            raise PlaybookError(f"recording it would change other lines of {item.path}")
     problems: list[Problem] = []
     signed = coalition_from_text(text, item.slug, PurePosixPath(item.path), config, problems)
     if signed is None:
         first = str(problems[0]) if problems else "it does not load"
-        raise PlaybookError(f"recording the signature would break {item.path}: {first}")
+        raise PlaybookError(f"recording it would break {item.path}: {first}")
     before = json_ready(item.coalition)
     after = json_ready(signed.coalition)
-    added = after.get("signatures", [])[-1] if after.get("signatures") else None
-    after["signatures"] = after.get("signatures", [])[:-1]
-    expected = {k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in entry.items()}
-    if before != after or added != expected:
-        raise PlaybookError(f"recording the signature would change {item.path} in other ways")
+    added = after.get(field, [])[-1] if after.get(field) else None
+    after[field] = after.get(field, [])[:-1]
+    expected = json_ready(entry)
+    same = isinstance(added, dict) and all(added.get(k) == v for k, v in expected.items())
+    others = isinstance(added, dict) and all(
+        v in (None, (), [], {}) for k, v in added.items() if k not in expected
+    )
+    if before != after or not (same and others):
+        raise PlaybookError(f"recording it would change {item.path} in other ways")
+
+
+def decide(
+    item: CoalitionFile,
+    config: SiteConfig,
+    decision: Decision,
+) -> tuple[str, Judgement]:
+    """The coalition file's new text with a decision appended to its log, and how it was
+    judged; the outcome must be the one the votes support under the rule it names."""
+    c = item.coalition
+    unknown = [pid for pid in decision.votes if c.partner(pid) is None]
+    if unknown:
+        known = ", ".join(p.id for p in c.partners)
+        raise PlaybookError(
+            f"no partner {', '.join(unknown)} in {item.path}; its partners: {known}"
+        )
+    ids = [o.id for o in c.decision_rule.overrides if o.id]
+    if decision.under is not None and decision.under not in ids:
+        listing = ", ".join(ids) or "none (give an override an id first)"
+        raise PlaybookError(f"--under {decision.under!r} names no override; the ids: {listing}")
+    judged = judge(dataclasses.replace(c, decisions=(*c.decisions, decision)))[-1]
+    if not judged.sound:
+        raise PlaybookError(
+            f"the votes do not support '{decision.outcome}': {judged.reason} under "
+            f"{judged.applies_to}; the outcome they support is {judged.supported}"
+        )
+    entry: dict[str, object] = {"date": decision.date, "title": decision.title}
+    if decision.under is not None:
+        entry["under"] = decision.under
+    entry["votes"] = dict(decision.votes)
+    entry["outcome"] = decision.outcome
+    if decision.notes:
+        entry["notes"] = decision.notes
+    text = insert(item.source, "decisions", entry)
+    prove(item, config, text, "decisions", entry)
+    return text, judged

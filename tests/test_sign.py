@@ -33,12 +33,15 @@ def _sign(run: Run, root: Path, slug: str, partner: str, signer: str, title: str
 
 def _added(before: str, after: str) -> list[str]:
     """The lines of `after` that are not in `before`, asserting nothing else changed."""
+    import difflib
+
     old, new = before.splitlines(), after.splitlines()
-    extra = list(new)
-    for line in old:
-        extra.remove(line)  # every old line is still there
-    assert [line for line in new if line not in extra] == old  # and in the same order
-    return extra
+    added: list[str] = []
+    for op, _, _, b1, b2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        assert op in ("equal", "insert"), op
+        if op == "insert":
+            added += new[b1:b2]
+    return [line for line in added if line.strip()]
 
 
 def test_a_commented_file_gains_one_line(housing: Path, run: Run) -> None:
@@ -151,3 +154,41 @@ def test_a_workspace_with_errors_is_refused(housing: Path, run: Run) -> None:
     assert result.exit_code == 1
     assert "broken.yaml" in result.output
     assert path.read_bytes() == before
+
+
+def test_decide_records_the_outcome_the_votes_support(housing: Path, run: Run) -> None:
+    path = housing / "coalitions/housing-for-health.yaml"
+    before = path.read_text()
+    result = run(
+        "decide", "housing-for-health", "--root", housing, "--title", "Hire a navigator",
+        "--vote", "riverside-health=for", "--vote", "riverside-housing=for",
+        "--vote", "county-health=against", "--date", "2026-11-20",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    added = _added(before, path.read_text())
+    assert added[0] == "decisions:"
+    assert "outcome: adopted" in "\n".join(added)
+    refused = run(
+        "decide", "housing-for-health", "--root", housing, "--title", "Sell the fund",
+        "--vote", "riverside-health=for", "--outcome", "adopted", "--date", "2026-11-21",
+    )  # fmt: skip
+    assert refused.exit_code == 1
+    assert "the votes do not support 'adopted'" in refused.output
+    assert run("check", "--root", housing).exit_code == 0
+
+
+def test_check_reports_an_unsupported_outcome_on_its_line(housing: Path, run: Run) -> None:
+    path = housing / "coalitions/housing-for-health.yaml"
+    path.write_text(
+        path.read_text()
+        + "decisions:\n  - date: 2026-11-20\n    title: Sell the fund\n"
+        + "    votes: {riverside-health: for}\n    outcome: adopted\n"
+    )
+    result = run("check", "--root", housing)
+    assert result.exit_code == 1
+    lines = [line for line in result.stdout.splitlines() if "decisions[0].outcome" in line]
+    assert lines
+    assert lines[0].startswith(
+        f"coalitions/housing-for-health.yaml:{path.read_text().count(chr(10))}:"
+    )
+    assert "adopted, but" in lines[0]

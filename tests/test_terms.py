@@ -187,3 +187,19 @@ def test_money_prints_cents_only_where_there_are_some() -> None:
     assert terms.money(15000, "USD") == "15,000 USD"
     assert terms.money(15000.5, "EUR") == "15,000.50 EUR"
     assert terms.money(0.004, None) == "0"
+
+
+def test_recording_a_decision_never_invalidates_a_signature() -> None:
+    source = (DATA / "example-coalition.yaml").read_text()
+    data = yaml.safe_load(source)
+    assert data["decisions"]
+    base = _load(source)
+    without = dict(data)
+    del without["decisions"]
+    more = dict(data)
+    more["decisions"] = [*data["decisions"], {**data["decisions"][0], "title": "Another"}]
+    for variant in (without, more):
+        loaded = _load(yaml.safe_dump(variant, allow_unicode=True))
+        assert loaded is not None
+        assert base is not None
+        assert fingerprint(loaded) == fingerprint(base)

@@ -370,7 +370,7 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
 )
 @reports_errors
 def docx(root: Path | None, today: datetime.datetime | None, slug: str, out: Path | None) -> None:
-    """Write one coalition's agreement as a Word document for counsel.
+    """Write the agreement as a Word document for counsel.
 
     The same text as the packet (the signed terms, section by section), with a signature
     table and the fingerprint in the footer. Partners still sign the printed packet.
@@ -885,7 +885,7 @@ def decide(
     decided_on: datetime.datetime | None,
     notes: str | None,
 ) -> None:
-    """Record a decision in the coalition's log, checked against its rule.
+    """Record a decision, checked against the signed rule.
 
     The entry is added after the last decision; nothing else in the file changes. An
     outcome the votes do not support under the rule is refused.

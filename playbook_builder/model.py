@@ -103,6 +103,8 @@ def _visible_text(value: str) -> str:
     for char in value:
         if char in DIRECTION_CONTROLS:
             raise _refuse(char, "text without direction-changing characters (delete it)")
+        if unicodedata.category(char) == "Cc" and char not in "\n\t":
+            raise _refuse(char, "printable text (delete the control character)")
     return value
 
 

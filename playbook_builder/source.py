@@ -135,7 +135,7 @@ def parse(text: str, shown: PurePosixPath) -> tuple[Parsed | None, list[Problem]
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, column = _in_file(text, *((mark.line + 1, mark.column + 1) if mark else (1, 1)))
         what = " ".join(str(part) for part in (err.context, err.problem) if part)
         return None, [
             Problem(
@@ -168,6 +168,15 @@ def parse(text: str, shown: PurePosixPath) -> tuple[Parsed | None, list[Problem]
     data = converter.value(root, (), 0)
     located = Located(values=converter.values, keys=converter.keys)
     return Parsed(data, located, converter.nodes, text), converter.problems
+
+
+def _in_file(text: str, line: int, column: int) -> tuple[int, int]:
+    """A position as an editor shows it: PyYAML puts the end of a file that lacks a final
+    line break on a line after the last, which no editor has."""
+    lines = text.split("\n")
+    if line > len(lines):
+        return len(lines), len(lines[-1]) + 1
+    return line, min(column, len(lines[line - 1]) + 1)
 
 
 def _reader_position(text: str, err: yaml.YAMLError) -> tuple[int, int]:

@@ -128,7 +128,8 @@ def test_every_text_field_carries_the_payload(poisoned: tuple[Path, dict[int, st
     everything = {_dotted(w) for w in _leaves(yaml.safe_load(EXAMPLE.read_text()))}
     closed = re.compile(
         r"(^|\.)(id|status|trigger|model|kind|messaging|currency|partner|default|quorum|"
-        r"rule|threshold|cadence|mou_version|contact|shared_doc|(sanctions|red_flags|committee|binding)\[\d+\])$"
+        r"rule|threshold|cadence|mou_version|contact|shared_doc|"
+        r"(sanctions|red_flags|committee|binding)\[\d+\]|under|outcome|votes\.[a-z-]+)$"
     )
     assert [f for f in sorted(everything - names) if not closed.search(f)] == []
 

@@ -176,7 +176,7 @@ BAD_INPUT: list[tuple[str, Edit, list[str]]] = [
             "coalitions/m.yaml:1:1: (file): found a list of 2 items; allowed a mapping with the "
             "fields name, status, purpose, trigger, model, partners, decision_rule, success, "
             "window, internal_alignment, bridge_value, joint_entity, constraints, messaging, "
-            "roles, launch, communication, review, exit, steps, mou, signatures"
+            "roles, launch, communication, review, exit, steps, mou, signatures, decisions"
         ],
     ),
     (

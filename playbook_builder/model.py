@@ -1,6 +1,7 @@
 """The coalition contract and the site settings as typed, immutable records.
 
-Field names follow `shared/spec/coalition-format.md` exactly; they may grow, never change.
+Field names are a contract with users' files and tools: they may grow, never change.
+docs/coalition-file.md is written from these declarations (`playbook_builder.reference`).
 The pydantic annotations here are declarations only (types, ranges, patterns, docs):
 `load.py` runs the validation and turns its complaints into located Problems, and
 `playbook schema` prints the same declarations as a JSON Schema.
@@ -528,18 +529,25 @@ class Provisions:
     coalition), `none` (left out), or the partners' own wording."""
 
     confidentiality: LongText = "standard"
+    """What partners share in confidence stays within the coalition."""
     names_and_logos: LongText = "standard"
+    """No partner uses another's name or logo, or speaks for the coalition, unagreed."""
     data: LongText | None = None
-    """Printed only when given."""
+    """How partners share and protect data; printed only when given."""
     disputes: LongText = "standard"
+    """Disagreements: to the coordinator, then the decision makers, then mediation."""
     amendment: LongText = "standard"
+    """The MOU changes in writing, under the decision rule, signed again by all."""
     membership: LongText = "standard"
+    """A new partner joins by the decision rule and by signing the MOU as it stands."""
     fiscal_agent: LongText | None = None
     """Which partner holds and accounts for pooled money; printed only when given."""
     records: LongText = "standard"
+    """Who keeps meeting notes and the decision log, shared within 14 days."""
     costs: LongText = "standard"
+    """Each partner bears its own costs beyond what it commits."""
     governing_law: LongText | None = None
-    """Printed only when given."""
+    """The law the MOU is read under; printed only when given."""
 
 
 ProvisionKey = Literal[

@@ -83,7 +83,8 @@ def coalition_text(answers: Answers, today: date) -> str:
             raise PlaybookError(f"{pid!r} is not a usable partner id")
     lines = [
         "# yaml-language-server: $schema=../coalition.schema.json",
-        "# A coalition file: see the guide (guide/index.html) for what every field means.",
+        "# A coalition file: coalition-file.md (beside playbook.yaml) explains every field;",
+        "# the site's guide explains the ideas behind them.",
         f"name: {_q(answers.name)}",
         "# exploring, forming, active, under-review or dissolved",
         "status: exploring",
@@ -213,8 +214,11 @@ def init_workspace(
 
     put(CONFIG_NAME, CONFIG_TEXT.format(title=_q(title), organization=_q(organization)))
     put(".gitignore", GITIGNORE_TEXT)
-    # the file the coalition files' editor modeline names
+    # the file the coalition files' editor modeline names, and the field reference
     put("coalition.schema.json", schema_text())
+    from playbook_builder.reference import reference
+
+    put("coalition-file.md", reference().replace("../tests/data/", "coalitions/"))
     put("README.md", README_TEXT.format(title=title))
     example = Answers(
         name="Example Alliance",

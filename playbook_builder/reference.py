@@ -23,8 +23,7 @@ One file per coalition: `coalitions/<slug>.yaml`, where the slug (lower-case let
 digits joined by hyphens) is the coalition's id. UTF-8, with a byte-order mark and CRLF
 line ends accepted. `playbook check` reports every field that breaks these rules, with
 its line and column; `playbook schema` prints the same rules as a JSON Schema for
-editors. [`tests/data/example-coalition.yaml`](../tests/data/example-coalition.yaml)
-uses every field.
+editors.{example}
 
 This page is written from the model's own declarations (`playbook_builder/model.py`):
 regenerate it with `python -m playbook_builder.reference > docs/coalition-file.md`.
@@ -50,11 +49,17 @@ def _records(tp: Any) -> list[type]:
     return found
 
 
-def reference() -> str:
-    """The whole reference, as Markdown."""
+EXAMPLE = (
+    " [`tests/data/example-coalition.yaml`](../tests/data/example-coalition.yaml)\n"
+    "uses every field."
+)
+
+
+def reference(example: str = EXAMPLE) -> str:
+    """The whole reference, as Markdown (`example`: the sentence pointing at an example)."""
     schema = adapter(Coalition).json_schema()
     definitions = schema.get("$defs", {})
-    lines = [INTRO]
+    lines = [INTRO.format(example=example)]
     order: list[type] = [Coalition]
     for record in order:
         hints = typing.get_type_hints(record, include_extras=True)

@@ -218,7 +218,7 @@ def init_workspace(
     put("coalition.schema.json", schema_text())
     from playbook_builder.reference import reference
 
-    put("coalition-file.md", reference().replace("../tests/data/", "coalitions/"))
+    put("coalition-file.md", reference(example=""))
     put("README.md", README_TEXT.format(title=title))
     example = Answers(
         name="Example Alliance",

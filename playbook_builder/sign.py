@@ -85,7 +85,7 @@ def insert(source: str, field: str, entry: dict[str, object]) -> str:
     node = next((value for key, value in root.value if getattr(key, "value", None) == field), None)
     ending = "" if source.endswith("\n") else "\n"
     if node is None or (isinstance(node, yaml.ScalarNode) and node.value in ("", "~", "null")):
-        block = f"{field}:\n  - {_flow(entry)}\n"
+        block = f"{field}:\n{_item(entry, 2)}"
         if node is None:
             return f"{source}{ending}\n{block}"
         key = next(k for k, v in root.value if v is node)
@@ -100,7 +100,7 @@ def insert(source: str, field: str, entry: dict[str, object]) -> str:
         key = next(k for k, v in root.value if v is node)
         start = _line_start(source, key.start_mark.index)
         end = _line_end(source, node.end_mark.index)
-        return source[:start] + f"{field}:\n  - {_flow(entry)}\n" + source[end:]
+        return source[:start] + f"{field}:\n{_item(entry, 2)}" + source[end:]
     last = node.value[-1]
     dash = node.start_mark.column
     at = _line_end(source, _last_mark(last))
@@ -114,6 +114,17 @@ def insert(source: str, field: str, entry: dict[str, object]) -> str:
     if at == len(source) and not source.endswith("\n"):
         return source + "\n" + addition
     return source[:at] + addition + source[at:]
+
+
+def _item(entry: dict[str, object], dash: int) -> str:
+    """A new list item: on one line when short, else one field a line."""
+    line = f"{' ' * dash}- {_flow(entry)}"
+    if len(line) <= 100 and not any(isinstance(v, dict) for v in entry.values()):
+        return line + "\n"
+    pairs = list(entry.items())
+    lines = [f"{' ' * dash}- {_pair(pairs[0])}"]
+    lines += [f"{' ' * (dash + 2)}{_pair(pair)}" for pair in pairs[1:]]
+    return "\n".join(lines) + "\n"
 
 
 def _last_mark(node: yaml.Node) -> int:

@@ -166,8 +166,8 @@ def test_decide_records_the_outcome_the_votes_support(housing: Path, run: Run) -
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     added = _added(before, path.read_text())
-    assert added[0] == "decisions:"
-    assert "outcome: adopted" in "\n".join(added)
+    assert added[0] == "  - date: 2026-11-20"  # after the two decisions already logged
+    assert "    outcome: adopted" in added
     refused = run(
         "decide", "housing-for-health", "--root", housing, "--title", "Sell the fund",
         "--vote", "riverside-health=for", "--outcome", "adopted", "--date", "2026-11-21",
@@ -181,12 +181,12 @@ def test_check_reports_an_unsupported_outcome_on_its_line(housing: Path, run: Ru
     path = housing / "coalitions/housing-for-health.yaml"
     path.write_text(
         path.read_text()
-        + "decisions:\n  - date: 2026-11-20\n    title: Sell the fund\n"
+        + "  - date: 2026-11-20\n    title: Sell the fund\n"
         + "    votes: {riverside-health: for}\n    outcome: adopted\n"
     )
     result = run("check", "--root", housing)
     assert result.exit_code == 1
-    lines = [line for line in result.stdout.splitlines() if "decisions[0].outcome" in line]
+    lines = [line for line in result.stdout.splitlines() if "decisions[2].outcome" in line]
     assert lines
     assert lines[0].startswith(
         f"coalitions/housing-for-health.yaml:{path.read_text().count(chr(10))}:"

@@ -20,7 +20,7 @@ from zoneinfo import available_timezones
 import yaml
 from dateutil.relativedelta import relativedelta
 
-from playbook_builder.errors import ContractError, Problem
+from playbook_builder.errors import ContractError, Problem, printable
 from playbook_builder.model import (
     SLUG_PATTERN,
     Coalition,
@@ -115,6 +115,7 @@ def load_coalition(
     """One coalition file, validated and with defaults filled in; problems are appended."""
     shown = workspace.shown(path)
     slug = path.stem
+    better = "-".join(re.findall(r"[a-z0-9]+", slug.casefold())) or "coalition"
     if path.suffix != ".yaml":
         problems.append(
             Problem(
@@ -123,7 +124,7 @@ def load_coalition(
                 1,
                 "(file name)",
                 f"the extension {path.suffix}",
-                f".yaml (rename it to {slug}.yaml)",
+                f".yaml (rename it to {better}.yaml)",
             )
         )
         return None
@@ -134,8 +135,8 @@ def load_coalition(
                 1,
                 1,
                 "(file name)",
-                f'"{path.name}"',
-                "lower-case letters and digits joined by hyphens, like clean-air.yaml",
+                f'"{printable(path.name)}"',
+                f"lower-case letters and digits joined by hyphens (rename it to {better}.yaml)",
             )
         )
     if not workspace.contains(path):

@@ -137,6 +137,21 @@ def parse(text: str, shown: PurePosixPath) -> tuple[Parsed | None, list[Problem]
         mark = err.problem_mark or err.context_mark
         line, column = _in_file(text, *((mark.line + 1, mark.column + 1) if mark else (1, 1)))
         what = " ".join(str(part) for part in (err.context, err.problem) if part)
+        lines = text.split("\n")
+        indent = lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]
+        if "\t" in indent:  # a tab among the spaces that indent the line
+            column = indent.index("\t") + 1
+        if "'\\t'" in what or "tab character" in what or "\t" in indent:
+            return None, [
+                Problem(
+                    shown,
+                    line,
+                    column,
+                    "(yaml)",
+                    "a tab character",
+                    "spaces: YAML indents with spaces only (replace the tab with two spaces)",
+                )
+            ]
         return None, [
             Problem(
                 shown,

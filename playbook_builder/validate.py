@@ -54,10 +54,11 @@ def validate(
         return adapter(model).validate_python(parsed.data), []
     except ValidationError as err:
         problems: dict[tuple[Any, ...], Problem] = {}
-        for error in err.errors(include_url=False):
+        errors = err.errors(include_url=False)
+        for error in errors:
             problem = _translate(model, error, parsed, shown)
             problems.setdefault(tuple(error["loc"]), problem)
-        return None, list(problems.values())
+        return None, _one_per_typo(problems, errors)
 
 
 def _translate(model: type, error: ErrorDetails, parsed: Parsed, shown: PurePosixPath) -> Problem:
@@ -113,11 +114,37 @@ def _translate(model: type, error: ErrorDetails, parsed: Parsed, shown: PurePosi
     return Problem(shown, line, column, field_path(loc), found, allowed)
 
 
+def _one_per_typo(
+    problems: dict[tuple[Any, ...], Problem], errors: list[ErrorDetails]
+) -> list[Problem]:
+    """A misspelt required field is one mistake: the unknown field, on its own line, says
+    which field it should be, and the field is not reported missing as well."""
+    unknown = {
+        tuple(e["loc"]): str(e["loc"][-1])
+        for e in errors
+        if e["type"] in ("unexpected_keyword_argument", "extra_forbidden")
+    }
+    dropped = set()
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] != "missing":
+            continue
+        name, parent = str(loc[-1]), loc[:-1]
+        near = [k for k, typo in unknown.items() if k[:-1] == parent]
+        typo = next((k for k in near if difflib.get_close_matches(unknown[k], [name])), None)
+        if typo is not None:
+            dropped.add(loc)
+            problems[typo] = dataclasses.replace(
+                problems[typo], allowed=f"`{name}`, a required field (did you mean it?)"
+            )
+    return [problem for loc, problem in problems.items() if loc not in dropped]
+
+
 def _suggest(name: str, names: typing.Sequence[str]) -> str:
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     listing = ", ".join(names)
     if close:
-        return f"did you mean `{close[0]}`? (fields here: {listing})"
+        return f"`{close[0]}` (did you mean it?); the fields here: {listing}"
     return f"the fields {listing}" if listing else "no fields here"
 
 

@@ -106,10 +106,10 @@ BAD_INPUT: list[tuple[str, Edit, list[str]]] = [
         "unknown field with a suggestion",
         lambda s: s.replace("    name: Alpha Group\n", "    name: Alpha Group\n    nmae: x\n"),
         [
-            "coalitions/m.yaml:9:5: partners[0].nmae: found an unknown field `nmae`; allowed did "
-            "you mean `name`? (fields here: id, name, decision_maker, scores, legal_name, "
-            "address, sector, contact, wants, offers, non_negotiables, commitment, red_flags, "
-            "status)"
+            "coalitions/m.yaml:9:5: partners[0].nmae: found an unknown field `nmae`; allowed "
+            "`name` (did you mean it?); the fields here: id, name, decision_maker, scores, "
+            "legal_name, address, sector, contact, wants, offers, non_negotiables, commitment, "
+            "red_flags, status"
         ],
     ),
     (
@@ -343,9 +343,9 @@ BAD_INPUT: list[tuple[str, Edit, list[str]]] = [
         "unknown step",
         lambda s: s + "steps: {launh: {done: 2026-01-01}}\n",
         [
-            "coalitions/m.yaml:17:9: steps.launh: found the key `launh`; allowed did you mean "
-            "`launch`? (fields here: outreach, exploratory-meeting, agreement, launch, "
-            "communication, review)"
+            "coalitions/m.yaml:17:9: steps.launh: found the key `launh`; allowed `launch` (did "
+            "you mean it?); the fields here: outreach, exploratory-meeting, agreement, launch, "
+            "communication, review"
         ],
     ),
     (
@@ -425,7 +425,8 @@ def test_two_files_with_the_same_name(empty: Path, run: Run) -> None:
         (
             "Clean_Air.yaml",
             'coalitions/Clean_Air.yaml:1:1: (file name): found "Clean_Air.yaml"; '
-            "allowed lower-case letters and digits joined by hyphens, like clean-air.yaml",
+            "allowed lower-case letters and digits joined by hyphens (rename it to "
+            "clean-air.yaml)",
         ),
         (
             "clean-air.yml",
@@ -435,7 +436,7 @@ def test_two_files_with_the_same_name(empty: Path, run: Run) -> None:
         (
             "-air.yaml",
             'coalitions/-air.yaml:1:1: (file name): found "-air.yaml"; allowed '
-            "lower-case letters and digits joined by hyphens, like clean-air.yaml",
+            "lower-case letters and digits joined by hyphens (rename it to air.yaml)",
         ),
     ],
 )
@@ -444,6 +445,39 @@ def test_file_names_must_be_slugs(empty: Path, run: Run, name: str, expected: st
     result = run("check", "--root", empty)
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda s: s.replace("purpose:", "purpse:"),
+            "coalitions/m.yaml:3:1: purpse: found an unknown field `purpse`; allowed `purpose`, "
+            "a required field (did you mean it?)",
+        ),
+        (
+            lambda s: s.replace("status: exploring", "status:\texploring\n  \tmodel: x"),
+            "coalitions/m.yaml:3:3: (yaml): found a tab character; allowed spaces: YAML indents "
+            "with spaces only (replace the tab with two spaces)",
+        ),
+    ],
+    ids=["typo of a required field", "tab"],
+)
+def test_one_error_per_mistake_that_names_the_fix(
+    empty: Path, run: Run, edit: Any, expected: str
+) -> None:
+    _write(empty, edit(minimal()))
+    result = run("check", "--root", empty)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [expected]
+
+
+def test_a_file_name_gets_a_slug_to_rename_to(empty: Path, run: Run) -> None:
+    _write(empty, minimal(), "Eastside Food 2.yaml")
+    _write(empty, minimal(), "Eastside_Food.yml")
+    lines = run("check", "--root", empty).stdout.splitlines()
+    assert "(rename it to eastside-food-2.yaml)" in lines[0]
+    assert "(rename it to eastside-food.yaml)" in lines[1]
 
 
 def test_non_utf8_bytes_are_located(empty: Path, run: Run) -> None:

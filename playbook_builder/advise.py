@@ -253,6 +253,7 @@ ADVISORIES: dict[str, str] = {
     "A803": "The signer is not the partner's decision maker",
     "A804": "A decision is dated before the MOU took effect",
     "A805": "A vote was cast by a partner who could not vote that day",
+    "A806": "A partner who signed is still a prospect",
     "A901": "The packet refused an outside resource",
 }
 """Every advisory code and its title, in the order of the guide's reference."""
@@ -425,10 +426,16 @@ def _advise(
     # red flags
     for index, partner in enumerate(c.partners):
         for flag in partner.red_flags:
+            advice = _FLAG_ADVICE[flag]
+            if flag == "demands-messaging-veto" and c.messaging == "coordinated":
+                advice = (
+                    "messaging is already coordinated, so each partner speaks in its own "
+                    "words; hold that line rather than grant a veto over yours."
+                )
             yield at(
                 _FLAG_CODES[flag],
                 ("partners", index, "red_flags", partner.red_flags.index(flag)),
-                f"{partner.name} is red-flagged {flag}: {_FLAG_ADVICE[flag]}",
+                f"{partner.name} is red-flagged {flag}: {advice}",
             )
 
     # exit
@@ -474,6 +481,7 @@ def _advise(
 
     # signatures
     yield from _decision_advice(c, at)
+    yield from _status_advice(c, at)
     yield from _signature_advice(c, at, current)
 
 
@@ -608,6 +616,18 @@ def _review_advice(c: Coalition, today: date, at: _At, t: Thresholds) -> Iterato
                 f"{t.first_review_within_months} months after launch "
                 f"({launched.isoformat()}): problems will surface late.",
                 mou=True,
+            )
+
+
+def _status_advice(c: Coalition, at: _At) -> Iterator[Advisory]:
+    latest = c.latest_signatures()
+    for index, partner in enumerate(c.partners):
+        if partner.status == "prospect" and partner.id in latest:
+            yield at(
+                "A806",
+                ("partners", index, "status"),
+                f"{partner.name} is still a prospect, but a signature is recorded for it: set "
+                f"its status to signed (or committed).",
             )
 
 

@@ -495,6 +495,10 @@ def due(root: Path | None, today: datetime.datetime | None, within_days: int) ->
         when = f"{-days} days ago" if days < 0 else ("today" if days == 0 else f"in {days} days")
         label = "OVERDUE " if item.overdue else "upcoming"
         line = f"{label} {item.day.isoformat()} ({when}): {item.coalition}: {item.what}"
+        if item.overdue and item.what == "review overdue":
+            line += f" (once held, record it in coalitions/{item.slug}.yaml as steps.review.done)"
+        elif item.overdue:
+            line += f" (renew it, or set the status of coalitions/{item.slug}.yaml to dissolved)"
         click.secho(line, fg="red" if item.overdue else None)
     if not items:
         click.echo(f"Nothing overdue and nothing due in the next {within_days} days.")

@@ -42,6 +42,19 @@ def due(
         for event in schedule.upcoming(c, day, within_days):
             what = {"review": "review", "check-in": "check-in", "sunset": "sunset"}[event.kind]
             items.append(Due(event.day, item.slug, c.name, what, False))
+        end = day + datetime.timedelta(days=within_days)
+        effective = c.mou.effective if c.mou else None
+        if effective is not None and day <= effective <= end:
+            signed = set(c.latest_signatures())
+            missing = [p.name for p in c.partners if p.must_sign and p.id not in signed]
+            what = "the MOU takes effect" + (
+                f", not yet signed by {', '.join(missing)}" if missing else ""
+            )
+            items.append(Due(effective, item.slug, c.name, what, False))
+        if c.launch is not None and c.launch.date is not None and day <= c.launch.date <= end:
+            items.append(Due(c.launch.date, item.slug, c.name, "launch", False))
+        if c.window is not None and day <= c.window.date <= end:
+            items.append(Due(c.window.date, item.slug, c.name, c.window.event, False))
     items.sort(key=lambda d: (not d.overdue, d.day, d.coalition.casefold(), d.what))
     notices = (f"warning: {history.SHALLOW_ADVICE}",) if _is_shallow(found.root) else ()
     return items, day, notices

@@ -390,7 +390,7 @@ def _advise(
         yield at(
             "A105",
             path,
-            f"{where} is still a placeholder ({value[:40].strip()}): write what the partners "
+            f"{where} is still a placeholder ({_short(value)}): write what the partners "
             f"agreed{' before anyone signs' if path[0] in _SIGNED_FIELDS else ''}.",
             mou=path[0] in _SIGNED_FIELDS,
         )
@@ -697,3 +697,11 @@ class _At(Protocol):
     def __call__(
         self, code: str, path: tuple[str | int, ...], message: str, mou: bool = False
     ) -> Advisory: ...
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """A text quoted in a message: whole, or cut at a word with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"

@@ -80,6 +80,8 @@ def _signed(text: str, partners: tuple[str, ...] = ("alpha", "beta")) -> str:
     rows = "".join(
         f"  - {{partner: {p}, signer: {signers[p]}, mou_version: {short}}}\n" for p in partners
     )
+    for p in partners:  # a partner that signed is no longer a prospect (A806)
+        text = text.replace(f"  - id: {p}\n", f"  - id: {p}\n    status: signed\n", 1)
     return text + "signatures:\n" + rows
 
 

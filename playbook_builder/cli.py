@@ -25,13 +25,52 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def root_option(func: F) -> F:
-    """`--root DIR`: the workspace, instead of the current directory and its parents."""
-    return click.option(
+    """`--root DIR`: the workspace, instead of the current directory and its parents.
+
+    Accepted before the command too (`playbook --root DIR check`); with it come `-q` and
+    `-v`, so that every workspace-wide option works on either side of the command.
+    """
+    func = click.option(
         "--root",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
+        callback=_from_group("root"),
         help="Workspace folder (default: this one, or the nearest above with playbook.yaml).",
     )(func)
+    return _loudness(func)
+
+
+def _from_group(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A command's option that falls back to the same option given before the command."""
+
+    def fallback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            return value
+        top = ctx.find_root().obj
+        return top.get(name) if isinstance(top, dict) else None
+
+    return fallback
+
+
+def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and param.name is not None:
+        top = ctx.find_root()
+        top.obj = top.obj if isinstance(top.obj, dict) else {}
+        top.obj[param.name] = True
+        if param.name == "quiet":
+            top.obj["verbose"] = False
+
+
+def _loudness(func: F) -> F:
+    """`-q`/`-v` after the command as well as before it."""
+    for flags, name, text in (
+        (("-q", "--quiet"), "quiet", "Print only errors."),
+        (("-v", "--verbose"), "verbose", "Print more about what happens."),
+    ):
+        func = click.option(
+            *flags, name, is_flag=True, expose_value=False, callback=_set_flag, help=text
+        )(func)
+    return func
 
 
 def today_option(func: F) -> F:
@@ -40,6 +79,7 @@ def today_option(func: F) -> F:
         "--today",
         type=click.DateTime(formats=["%Y-%m-%d"]),
         default=None,
+        callback=_from_group("today"),
         help="Judge dates as of YYYY-MM-DD (default: SOURCE_DATE_EPOCH, else today).",
     )(func)
 
@@ -69,15 +109,33 @@ def _day(value: datetime.datetime | None) -> datetime.date | None:
 @click.version_option(__version__, "-V", "--version", prog_name="playbook")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print more about what happens.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Workspace folder, for any command (also accepted after the command).",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Judge dates as of YYYY-MM-DD, for commands that use dates.",
+)
 @click.pass_context
-def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
+def cli(
+    ctx: click.Context,
+    quiet: bool,
+    verbose: bool,
+    root: Path | None,
+    today: datetime.datetime | None,
+) -> None:
     """Turn coalition decisions into a playbook site and printable MOU packets.
 
     A workspace is a folder with playbook.yaml and coalitions/*.yaml. Every command works
     on the current folder, or on --root DIR. Colour follows the terminal; NO_COLOR turns
     it off.
     """
-    ctx.obj = {"quiet": quiet, "verbose": verbose and not quiet}
+    ctx.obj = {"quiet": quiet, "verbose": verbose and not quiet, "root": root, "today": today}
     if os.environ.get("NO_COLOR"):
         ctx.color = False
 
@@ -158,7 +216,7 @@ def check(
             )
     else:
         _print_problems(problems)
-        for advisory in advisories:
+        for advisory in advisories if strict or not _quiet() else ():
             click.echo(
                 f"{advisory.file}:{advisory.line}:{advisory.column}: "
                 f"{'error' if strict else 'advisory'} {advisory.code}: {advisory.message}"
@@ -168,9 +226,11 @@ def check(
             f"{_plural(checked, 'coalition')} valid, {_plural(len(problems), 'error')}, "
             f"{_plural(len(advisories), 'advisory')}"
         )
-        click.echo(
-            summary + (" (strict: advisories count as errors)." if strict else "."), err=True
-        )
+        if not _quiet():
+            click.echo(
+                summary + (" (strict: advisories count as errors)." if strict else "."),
+                err=True,
+            )
     if problems or (strict and advisories):
         raise SystemExit(1)
 
@@ -508,6 +568,7 @@ def due(root: Path | None, today: datetime.datetime | None, within_days: int) ->
 
 
 @cli.command()
+@_loudness
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Add the playbook files to a folder that is not empty.")
 @click.option(
@@ -694,6 +755,7 @@ def serve(
 
 
 @cli.command()
+@_loudness
 @reports_errors
 def schema() -> None:
     """Print the JSON Schema of a coalition file.

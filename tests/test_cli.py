@@ -124,3 +124,33 @@ def test_fingerprint_prints_short_then_full(sample: Path, run: Run) -> None:
     assert len(full) == 64
     assert full.startswith(short)
     assert len(short) == 8
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--root", "{root}", "-q", "check"],
+        ["-q", "check", "--root", "{root}"],
+        ["check", "-q", "--root", "{root}"],
+        ["--root", "{root}", "check", "-q"],
+    ],
+    ids=["both before", "q before", "both after", "root before, q after"],
+)
+def test_workspace_options_work_on_either_side_of_the_command(
+    sample: Path, run: Run, args: list[str]
+) -> None:
+    result = run(*[a.replace("{root}", str(sample)) for a in args], "--today", "2026-11-25")
+    assert result.exit_code == 0, result.output
+    assert result.output == ""  # -q: only errors, and there are none
+
+
+def test_without_q_check_prints_advice(sample: Path, run: Run) -> None:
+    result = run("--root", sample, "--today", "2026-11-25", "check")
+    assert "advisory A301" in result.stdout
+    assert "3 coalitions valid" in result.stderr
+
+
+def test_init_takes_q_after_the_command(tmp_path: Path, run: Run) -> None:
+    result = run("init", tmp_path / "ws", "-q", "--organization", "Org")
+    assert result.exit_code == 0
+    assert result.output == ""

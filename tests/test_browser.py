@@ -178,6 +178,17 @@ def test_search_finds_a_partner_by_name(base_url: str, page: Page) -> None:
     assert "Advisory reference: A301: Consensus as a decision rule" in titles
 
 
+def test_search_results_show_the_match_highlighted_in_context(base_url: str, page: Page) -> None:
+    page.goto(base_url + "search.html?q=quorum")
+    snippets = page.locator("#search-results li p")
+    assert snippets.count() > 0
+    first = snippets.first
+    assert first.locator("mark").first.inner_text().lower() == "quorum"
+    text = first.inner_text()
+    assert len(text) < 240  # a window around the match, not the whole section
+    assert text.startswith(("… ", "Q", "q")) or text[:1].isupper()  # cut at a word
+
+
 @pytest.mark.parametrize(
     "name",
     [

@@ -18,6 +18,41 @@
     return total;
   }
 
+  // A window of the text around the first match, cut at word boundaries, with every
+  // match marked. Built from text nodes and <mark> elements: nothing is parsed as HTML.
+  function snippet(into, text, words) {
+    var lower = text.toLowerCase();
+    var first = -1;
+    words.forEach(function (word) {
+      var at = lower.indexOf(word);
+      if (at !== -1 && (first === -1 || at < first)) { first = at; }
+    });
+    var start = Math.max(0, first - 60);
+    var end = Math.min(text.length, Math.max(first, 0) + 140);
+    if (start > 0) { start = text.indexOf(" ", start) + 1 || start; }
+    if (end < text.length) { end = text.lastIndexOf(" ", end) > start ? text.lastIndexOf(" ", end) : end; }
+    var part = text.slice(start, end);
+    var partLower = part.toLowerCase();
+    var marks = [];
+    words.forEach(function (word) {
+      var from = 0, at;
+      while ((at = partLower.indexOf(word, from)) !== -1) { marks.push([at, at + word.length]); from = at + word.length; }
+    });
+    marks.sort(function (a, b) { return a[0] - b[0]; });
+    if (start > 0) { into.appendChild(document.createTextNode("… ")); }
+    var position = 0;
+    marks.forEach(function (m) {
+      if (m[0] < position) { return; }
+      into.appendChild(document.createTextNode(part.slice(position, m[0])));
+      var mark = document.createElement("mark");
+      mark.textContent = part.slice(m[0], m[1]);
+      into.appendChild(mark);
+      position = m[1];
+    });
+    into.appendChild(document.createTextNode(part.slice(position)));
+    if (end < text.length) { into.appendChild(document.createTextNode(" …")); }
+  }
+
   function run() {
     var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
     list.textContent = "";
@@ -38,7 +73,7 @@
       kind.textContent = " " + hit.entry.k;
       var text = document.createElement("p");
       text.className = "small";
-      text.textContent = hit.entry.x.slice(0, 180);
+      snippet(text, hit.entry.x, words);
       item.appendChild(link);
       item.appendChild(kind);
       item.appendChild(text);

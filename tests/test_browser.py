@@ -265,3 +265,17 @@ def test_no_page_breaks_its_content_security_policy(
     assert page.evaluate("window.__ran") is None
     assert page.evaluate("window.__csp") != []
     context.close()
+
+
+def test_a_compact_header_on_phones(base_url: str, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(base_url + "index.html")
+    header = page.locator("header.top").bounding_box()
+    assert header is not None
+    assert header["height"] <= 70
+    assert not page.locator(".main-nav").is_visible()
+    page.click(".menu-toggle")
+    assert page.locator(".main-nav a", has_text="Decisions").is_visible()
+    assert page.get_attribute(".menu-toggle", "aria-expanded") == "true"
+    context.close()

@@ -30,7 +30,7 @@ from playbook_builder.model import (
 )
 from playbook_builder.schedule import review_dates, sunset_date
 from playbook_builder.source import field_path
-from playbook_builder.terms import explain, is_placeholder, share_of, signed_terms
+from playbook_builder.terms import explain, is_placeholder, rule_terms, share_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,7 +191,7 @@ def voting_partners(coalition: Coalition) -> tuple[Partner, ...]:
 
 def explain_rule(coalition: Coalition) -> tuple[str, ...]:
     """The decision rule in plain words, with worked numbers for today's voting partners."""
-    return explain(signed_terms(coalition).rule, len(voting_partners(coalition)))
+    return explain(rule_terms(coalition), len(voting_partners(coalition)))
 
 
 # --- advisories --------------------------------------------------------------------------

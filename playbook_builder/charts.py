@@ -37,10 +37,6 @@ def _n(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
 def _wrap(text: str, width: int) -> list[str]:
     """Words in lines of at most `width` characters; a longer word gets a line of its own,
     broken where it must be. Nothing is left out."""

@@ -17,6 +17,7 @@ import click
 from playbook_builder import __version__, build, workspace, write
 from playbook_builder.advise import Advisory
 from playbook_builder.errors import ContractError, PlaybookError, Problem
+from playbook_builder.facts import CoalitionFacts
 from playbook_builder.model import CRITERIA, CoalitionFile
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -404,12 +405,7 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
         playbook pdf housing-for-health --out packet.pdf
     """
     ready = build.prepare(root, _day(today))
-    view = ready.of(slug)
-    if view is None:
-        known = ", ".join(f.slug for f in ready.facts) or "none"
-        raise click.BadParameter(
-            f"no coalition {slug!r}; the coalitions are: {known}", param_hint="SLUG"
-        )
+    view = _facts_of(ready, slug)
     packet = build.render_packet(ready, view)
     target = out or ready.found.root / "site" / build.packet_path(slug)
     write.replace_file(target, packet.pdf, ready.found.root)
@@ -440,12 +436,7 @@ def docx(root: Path | None, today: datetime.datetime | None, slug: str, out: Pat
         playbook docx housing-for-health --out housing-for-health.docx
     """
     ready = build.prepare(root, _day(today))
-    fact = ready.of(slug)
-    if fact is None:
-        known = ", ".join(f.slug for f in ready.facts) or "none"
-        raise click.BadParameter(
-            f"no coalition {slug!r}; the coalitions are: {known}", param_hint="SLUG"
-        )
+    fact = _facts_of(ready, slug)
     target = out or ready.found.root / "site" / build.packet_path(slug, "docx")
     write.replace_file(target, build.agreement_docx(ready, fact), ready.found.root)
     _say(f"Wrote {target}: the agreement of MOU {fact.print_.short}, for review.")
@@ -985,12 +976,11 @@ def decide(
         under=under,
         notes=notes,
     )
-    if outcome is None:
-        from playbook_builder.decisions import judge
+    if outcome is None:  # what the votes support
+        from playbook_builder.decisions import judge_added
 
-        coalition = item.coalition
-        probe = dataclasses.replace(coalition, decisions=(*coalition.decisions, proposed))
-        proposed = dataclasses.replace(proposed, outcome=judge(probe)[-1].supported)
+        supported = judge_added(item.coalition, proposed).supported
+        proposed = dataclasses.replace(proposed, outcome=supported)
     text, judged = recording.decide(item, loaded.config, proposed)
     path = found.root / item.path
     write.replace_file(path, recording.as_written(text, path.read_bytes()), found.root)
@@ -1000,15 +990,27 @@ def decide(
     )
 
 
+def _unknown_slug(slug: str, known: Sequence[str]) -> click.BadParameter:
+    listing = ", ".join(known) or "none"
+    return click.BadParameter(
+        f"no coalition {slug!r}; the coalitions are: {listing}", param_hint="SLUG"
+    )
+
+
+def _facts_of(ready: build.Prepared, slug: str) -> CoalitionFacts:
+    """One coalition's facts, or a usage error naming the coalitions there are."""
+    found = ready.of(slug)
+    if found is None:
+        raise _unknown_slug(slug, [f.slug for f in ready.facts])
+    return found
+
+
 def _coalition(root: Path | None, slug: str) -> CoalitionFile:
     """One valid coalition of the workspace, or exit with the problems."""
     loaded = build.load_valid(root)
     item = loaded.coalition(slug)
     if item is None:
-        known = ", ".join(c.slug for c in loaded.coalitions) or "none"
-        raise click.BadParameter(
-            f"no coalition {slug!r}; the coalitions are: {known}", param_hint="SLUG"
-        )
+        raise _unknown_slug(slug, [c.slug for c in loaded.coalitions])
     return item
 
 

@@ -8,6 +8,7 @@ follows from the votes. The arithmetic is the one the MOU explains (`terms.votes
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -91,6 +92,11 @@ def judge(
         _judge(index, decision, coalition, agreement_on)
         for index, decision in enumerate(coalition.decisions)
     )
+
+
+def judge_added(coalition: Coalition, decision: Decision) -> Judgement:
+    """How a decision not yet in the log would be judged (under today's agreement)."""
+    return judge(dataclasses.replace(coalition, decisions=(*coalition.decisions, decision)))[-1]
 
 
 def _judge(

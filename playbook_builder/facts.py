@@ -157,12 +157,13 @@ def gather(
     past: history.History,
 ) -> dict[str, CoalitionFacts]:
     """The facts of every coalition, by slug, from one pass of advice and one read of git."""
-    prints = {item.slug: fingerprint(signed_terms(item.coalition)) for item in coalitions}
+    records = {item.slug: signed_terms(item.coalition) for item in coalitions}
+    prints = {slug: fingerprint(record) for slug, record in records.items()}
     advice = advise.advise_all(coalitions, today, prints=prints)
-    versions = _versions(coalitions, config, past, prints)
+    versions = _versions(coalitions, config, past, prints, records)
     return {
         item.slug: coalition_facts(
-            item, advice[item.slug], today, past, versions.get(item.slug, ())
+            item, advice[item.slug], today, past, versions.get(item.slug, ()), records[item.slug]
         )
         for item in coalitions
     }
@@ -174,11 +175,13 @@ def coalition_facts(
     today: date,
     past: history.History = history.NO_HISTORY,
     versions: Sequence[Version] = (),
+    terms: SignedTerms | None = None,
 ) -> CoalitionFacts:
-    """The facts of one coalition. `versions` are (full fingerprint, terms) per commit of
-    its file, newest first, as `gather` reads them from git."""
+    """The facts of one coalition. `versions` are (full fingerprint, terms, coalition) per
+    commit of its file, newest first, as `gather` reads them from git; `terms` are its
+    signed terms when the caller has them already."""
     c = item.coalition
-    terms = signed_terms(c)
+    terms = terms or signed_terms(c)
     print_ = fingerprint(terms)
     grid = advise.matrix(c)
     latest = c.latest_signatures()
@@ -311,6 +314,7 @@ def _versions(
     config: SiteConfig,
     past: history.History,
     prints: Mapping[str, Fingerprint],
+    records: Mapping[str, SignedTerms],
 ) -> dict[str, tuple[Version, ...]]:
     """(fingerprint, terms) of every commit of every file, newest first, from one git read.
 
@@ -330,7 +334,7 @@ def _versions(
         found: list[Version] = []
         for index, commit in enumerate(past.commits.get(item.path, ())):
             if index == 0 and item.path not in past.dirty:
-                found.append((prints[item.slug].full, signed_terms(item.coalition), item.coalition))
+                found.append((prints[item.slug].full, records[item.slug], item.coalition))
                 continue
             text = texts.get((commit.hash, commit.path))
             old = None

@@ -9,7 +9,6 @@ limits as any coalition file, and it gives the same coalition with one more sign
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import re
@@ -18,7 +17,7 @@ from pathlib import PurePosixPath
 
 import yaml
 
-from playbook_builder.decisions import Judgement, judge
+from playbook_builder.decisions import Judgement, judge_added
 from playbook_builder.errors import PlaybookError, Problem
 from playbook_builder.fingerprint import Fingerprint, fingerprint
 from playbook_builder.load import coalition_from_text
@@ -219,7 +218,7 @@ def decide(
     if decision.under is not None and decision.under not in ids:
         listing = ", ".join(ids) or "none (give an override an id first)"
         raise PlaybookError(f"--under {decision.under!r} names no override; the ids: {listing}")
-    judged = judge(dataclasses.replace(c, decisions=(*c.decisions, decision)))[-1]
+    judged = judge_added(c, decision)
     if not judged.sound:
         raise PlaybookError(
             f"the votes do not support '{decision.outcome}': {judged.reason} under "

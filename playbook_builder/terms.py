@@ -270,7 +270,6 @@ def signed_terms(coalition: Coalition) -> SignedTerms:
                 funding=funding,
             )
         )
-    rule = c.decision_rule
     exit_terms = None
     if c.exit is not None:
         breach = c.exit.breach
@@ -310,20 +309,7 @@ def signed_terms(coalition: Coalition) -> SignedTerms:
             )
             for role in c.roles
         ),
-        rule=Rule(
-            default=rule.default,
-            threshold=rule.threshold if rule.default == "supermajority" else None,
-            quorum=rule.quorum,
-            committee=tuple(text(names.get(pid, pid)) for pid in rule.committee),
-            overrides=tuple(
-                Override(
-                    decisions=text(o.decisions),
-                    rule=o.rule,
-                    threshold=o.threshold if o.rule == "supermajority" else None,
-                )
-                for o in rule.overrides
-            ),
-        ),
+        rule=rule_terms(c),
         cadence=c.communication.cadence,
         minutes=c.communication.minutes,
         channel=optional(c.communication.channel),
@@ -339,6 +325,26 @@ def signed_terms(coalition: Coalition) -> SignedTerms:
         ),
         provisions=_provisions(c),
         counterparts=c.mou.counterparts if c.mou else True,
+    )
+
+
+def rule_terms(c: Coalition) -> Rule:
+    """The decision rule as the MOU states it: the committee by name, a threshold only
+    where the rule uses one."""
+    rule = c.decision_rule
+    return Rule(
+        default=rule.default,
+        threshold=rule.threshold if rule.default == "supermajority" else None,
+        quorum=rule.quorum,
+        committee=tuple(text(c.partner_name(pid)) for pid in rule.committee),
+        overrides=tuple(
+            Override(
+                decisions=text(o.decisions),
+                rule=o.rule,
+                threshold=o.threshold if o.rule == "supermajority" else None,
+            )
+            for o in rule.overrides
+        ),
     )
 
 

@@ -97,7 +97,6 @@ class _Converter(HTMLParser):
         self.bold = 0
         self.italic = 0
         self.lists: list[str] = []
-        self.table: Any = None
         self.row: list[str] | None = None
         self.rows: list[tuple[list[str], bool]] = []
         self.cell: list[str] | None = None

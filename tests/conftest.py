@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import os
 import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,6 +58,16 @@ def run() -> Run:
         )
 
     return invoke
+
+
+def git(root: Path, *args: str) -> None:
+    """Run git in `root` as a test author, failing the test if git fails."""
+    subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@example.org", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
 
 
 def minimal() -> str:

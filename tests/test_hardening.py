@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,20 +16,11 @@ from pathlib import Path
 import pytest
 
 from playbook_builder.serve import LiveSite, make_handler
-from tests.conftest import REPO, Run, minimal
+from tests.conftest import REPO, Run, git, minimal
 
 pytestmark = pytest.mark.slow  # end to end: the CLI, builds, git and a server
 
 TODAY = "2026-11-25"
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=T", "-c", "user.email=t@example.org", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
 
 
 def _check(run: Run, root: Path) -> tuple[int, list[str]]:
@@ -87,14 +77,14 @@ def test_a_crafted_commit_subject_adds_no_history_entry(tmp_path: Path, run: Run
     (root / "coalitions").mkdir(parents=True)
     shutil.copy(REPO / "playbook.yaml", root / "playbook.yaml")
     (root / "coalitions/pilot.yaml").write_text(minimal())
-    _git(root, "init", "-q")
-    _git(root, "add", ".")
+    git(root, "init", "-q")
+    git(root, "add", ".")
     forged = (
         "Tidy up\x1e" + "f" * 40 + "\x1fforged1\x1f2001-01-01T00:00:00+00:00\x1fMallory\x1fSigned!"
         "\n\nM\tcoalitions/pilot.yaml"
     )
-    _git(root, "commit", "-qm", forged)
-    _git(root, "commit", "-q", "--allow-empty", "-m", "bad\x1fdate\x1fnot-a-date\x1fx\x1fy")
+    git(root, "commit", "-qm", forged)
+    git(root, "commit", "-q", "--allow-empty", "-m", "bad\x1fdate\x1fnot-a-date\x1fx\x1fy")
     assert run("build", "--root", root, "--today", TODAY, "--no-pdf").exit_code == 0
     history = (root / "site/coalitions/pilot/history.html").read_text()
     assert history.count("<tr") == 2  # the header row and the one real commit
@@ -110,16 +100,16 @@ def test_an_alias_bomb_in_an_old_revision_is_skipped(tmp_path: Path, run: Run) -
     (root / "coalitions").mkdir(parents=True)
     shutil.copy(REPO / "playbook.yaml", root / "playbook.yaml")
     path = root / "coalitions/pilot.yaml"
-    _git(root, "init", "-q")
+    git(root, "init", "-q")
     # nine levels of nine aliases: 9**9 values once expanded, in a field that is read
     levels = ["  l0: &l0 [x, x, x, x, x, x, x, x, x]"]
     levels += [f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
     text = minimal().replace("purpose: Pass the library levy.\n", "")
     path.write_text(text + "bombs:\n" + "\n".join(levels) + "\npurpose: *l8\n")
-    _git(root, "add", ".")
-    _git(root, "commit", "-qm", "a bomb")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "a bomb")
     path.write_text(minimal())
-    _git(root, "commit", "-qam", "defused")
+    git(root, "commit", "-qam", "defused")
     assert run("build", "--root", root, "--today", TODAY, "--no-pdf").exit_code == 0
     history = (root / "site/coalitions/pilot/history.html").read_text()
     assert "not valid then" in history  # the bomb's revision is named, and skipped
@@ -133,8 +123,8 @@ def test_nothing_under_git_is_published(tmp_path: Path, run: Run) -> None:
     (root / "coalitions").mkdir(parents=True)
     shutil.copy(REPO / "playbook.yaml", root / "playbook.yaml")
     (root / "coalitions/pilot.yaml").write_text(minimal())
-    _git(root, "init", "-q")
-    _git(root, "config", "credential.token", "SECRET-TOKEN-123")
+    git(root, "init", "-q")
+    git(root, "config", "credential.token", "SECRET-TOKEN-123")
     (root / "content").mkdir()
     (root / "content/leak.md").symlink_to(root / ".git/config")
     result = run("build", "--root", root, "--today", TODAY, "--no-pdf")
@@ -154,8 +144,8 @@ def test_a_packet_template_cannot_attach_git_files(tmp_path: Path, run: Run) -> 
     (root / "coalitions").mkdir(parents=True)
     shutil.copy(REPO / "playbook.yaml", root / "playbook.yaml")
     (root / "coalitions/pilot.yaml").write_text(minimal())
-    _git(root, "init", "-q")
-    _git(root, "config", "credential.token", "SECRET-TOKEN-123")
+    git(root, "init", "-q")
+    git(root, "config", "credential.token", "SECRET-TOKEN-123")
     packet = (REPO / "templates/packet/packet.html").read_text()
     (root / "templates/packet").mkdir(parents=True)
     (root / "templates/packet/packet.html").write_text(

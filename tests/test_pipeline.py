@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import datetime
-import shutil
 from pathlib import Path
 
 import pytest
 
 from playbook_builder import build
 from playbook_builder.serve import LiveSite
-from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
 
 TODAY = datetime.date(2026, 11, 25)
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    root.mkdir()
-    shutil.copy(REPO / "playbook.yaml", root / "playbook.yaml")
-    shutil.copytree(REPO / "coalitions", root / "coalitions")
-    return root
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -32,10 +21,10 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
-def test_serve_and_build_give_the_same_bytes(workspace: Path, tmp_path: Path) -> None:
-    build.build(workspace, tmp_path / "site", TODAY, use_cache=False)
+def test_serve_and_build_give_the_same_bytes(sample: Path, tmp_path: Path) -> None:
+    build.build(sample, tmp_path / "site", TODAY, use_cache=False)
     built = _files(tmp_path / "site")
-    site = LiveSite(workspace, TODAY)
+    site = LiveSite(sample, TODAY)
     site.rebuild()
     assert site.error == ""
     packets = {name: data for name, data in built.items() if name.endswith("-mou.pdf")}
@@ -51,13 +40,13 @@ def test_serve_and_build_give_the_same_bytes(workspace: Path, tmp_path: Path) ->
         assert site.packet(name.split("/")[1], kind) == data, name
 
 
-def test_a_live_rebuild_lays_out_only_what_changed(workspace: Path) -> None:
+def test_a_live_rebuild_lays_out_only_what_changed(sample: Path) -> None:
     lines: list[str] = []
-    site = LiveSite(workspace, TODAY, lines.append)
+    site = LiveSite(sample, TODAY, lines.append)
     site.rebuild()
     assert lines[-1].endswith("3 of 3 coalitions laid out again.")
     before = dict(site.pages)
-    path = workspace / "coalitions/fair-trade-pact.yaml"
+    path = sample / "coalitions/fair-trade-pact.yaml"
     path.write_text(path.read_text().replace("cadence: weekly", "cadence: biweekly"))
     site.rebuild([path])
     assert lines[-1].endswith("1 of 3 coalitions laid out again.")
@@ -66,11 +55,11 @@ def test_a_live_rebuild_lays_out_only_what_changed(workspace: Path) -> None:
     assert all(not n.startswith("coalitions/") or "/fair-trade-pact/" in n for n in changed)
 
 
-def test_a_bad_edit_keeps_the_last_good_pages(workspace: Path) -> None:
-    site = LiveSite(workspace, TODAY)
+def test_a_bad_edit_keeps_the_last_good_pages(sample: Path) -> None:
+    site = LiveSite(sample, TODAY)
     site.rebuild()
     good = dict(site.pages)
-    path = workspace / "coalitions/fair-trade-pact.yaml"
+    path = sample / "coalitions/fair-trade-pact.yaml"
     path.write_text(path.read_text().replace("status:", "status: [", 1))
     site.rebuild([path])
     assert "coalitions/fair-trade-pact.yaml" in site.error

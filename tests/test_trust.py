@@ -19,7 +19,7 @@ import yaml
 
 from playbook_builder import __version__
 from playbook_builder.model import SiteConfig, json_ready
-from tests.conftest import REPO, Run
+from tests.conftest import REPO, Run, git
 
 pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
 
@@ -27,23 +27,14 @@ TODAY = "2026-11-25"
 FORGED = "FORGED PURPOSE nobody agreed to"
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=T", "-c", "user.email=t@example.org", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-
-
 def _workspace(tmp_path: Path) -> Path:
     root = tmp_path / "ws"
     root.mkdir()
     shutil.copy(REPO / "playbook.yaml", root / "playbook.yaml")
     shutil.copytree(REPO / "coalitions", root / "coalitions")
-    _git(root, "init", "-q")
-    _git(root, "add", ".")
-    _git(root, "commit", "-qm", "samples")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "samples")
     return root
 
 
@@ -134,8 +125,8 @@ def test_a_committed_cache_never_changes_the_agreement(
 ) -> None:
     root = _workspace(tmp_path)
     _plant(root, own_cache)
-    _git(root, "add", "-f", ".playbook-cache")
-    _git(root, "commit", "-qm", "a helpful cache")
+    git(root, "add", "-f", ".playbook-cache")
+    git(root, "commit", "-qm", "a helpful cache")
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
     _plant(clone, own_cache)  # and in this user's cache, under the clone's keys

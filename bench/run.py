@@ -1,6 +1,9 @@
 """The speed benchmark: playbook against MkDocs, Hugo and bare WeasyPrint, in one run.
 
-    python -m bench.run [--sizes 10,100,1000] [--repeats 3]
+    python -m bench.run [--sizes 10,100,1000] [--repeats 3] [--source DIR] [--no-write]
+
+`--source DIR` measures another checkout of playbook (for a before/after table on one
+machine, e.g. a `git worktree` of an older commit) with this script.
 
 It installs its own tools first (MkDocs into .venv-bench from PyPI, Debian's hugo with
 apt-get when run as root; never as dependencies of playbook), generates N varied
@@ -29,6 +32,12 @@ from bench.generate import generate
 from playbook_builder import cache
 
 REPO = Path(__file__).resolve().parent.parent
+REFERENCE = Path(__file__).resolve().parent / "reference" / "templates"
+"""The print templates of 2026-11-25 (packet, agreement, words), the reference that a
+cheaper print document is measured against."""
+SOURCE = REPO
+"""The checkout of playbook being measured (`--source`)."""
+SAMPLE = "housing-for-health"
 BENCH_VENV = REPO / ".venv-bench"
 TODAY = "2026-11-25"
 WORDS = 1500
@@ -50,13 +59,25 @@ def setup() -> tuple[Path | None, Path | None]:
     return (mkdocs if mkdocs.exists() else None), (Path(hugo) if hugo else None)
 
 
-def timed(command: list[str], cwd: Path | None = None) -> tuple[float, int]:
+def environment() -> dict[str, str]:
+    """The environment of every measured process: the measured checkout first on the path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(SOURCE)
+    env.pop("SOURCE_DATE_EPOCH", None)
+    return env
+
+
+def timed(
+    command: list[str], cwd: Path | None = None, ok: tuple[int, ...] = (0,)
+) -> tuple[float, int]:
     """Seconds, and the peak memory in KiB of the largest process the command ran."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, check=False, env=environment()
+    )
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
+    if done.returncode not in ok:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, max(peak, before)
@@ -143,9 +164,88 @@ for full in ready.facts[:{sample}]:
     bare.append(time.perf_counter() - t)
 print(statistics.median(ours), statistics.median(bare))
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment()
+    )
     ours, bare = (float(x) for x in done.stdout.split())
     return ours, bare
+
+
+def samples(base: Path, reference: bool = False) -> Path:
+    """A workspace holding the three sample coalitions; with `reference`, the print
+    templates of 2026-11-25 laid over the built-in ones."""
+    root = base / ("samples-reference" if reference else "samples")
+    shutil.copytree(REPO / "coalitions", root / "coalitions")
+    shutil.copy(REPO / "playbook.yaml", root / "playbook.yaml")
+    if reference:
+        shutil.copytree(REFERENCE, root / "templates")
+    return root
+
+
+def print_document(base: Path, repeats: int) -> list[tuple[str, float, float, int, int]]:
+    """Bare WeasyPrint on each sample's signing packet: today's templates against the
+    reference ones, in turn in one process. (slug, seconds now, seconds reference, pages
+    now, pages reference)."""
+    code = """
+import statistics, sys, time, weasyprint
+from pathlib import Path
+from playbook_builder import build
+roots, repeats = [Path(a) for a in sys.argv[1:3]], int(sys.argv[3])
+htmls = []
+for root in roots:
+    ready = build.prepare(root, None)
+    htmls.append({f.slug: ready.renderer.packet_html(f, f.revision, ready.renderer.templates_hash())
+                  for f in ready.facts})
+def lay_out(which, slug):
+    html = weasyprint.HTML(string=htmls[which][slug], base_url=roots[which].as_uri() + "/")
+    return html.render()
+lay_out(0, sorted(htmls[0])[0]).write_pdf()  # fonts and caches warm before timing
+for slug in sorted(htmls[0]):
+    times, pages = ([], []), [0, 0]
+    for _ in range(repeats):
+        for which in (0, 1):
+            t = time.perf_counter()
+            document = lay_out(which, slug)
+            document.write_pdf(pdf_variant="pdf/a-3a", custom_metadata=True)
+            times[which].append(time.perf_counter() - t)
+            pages[which] = len(document.pages)
+    print(slug, statistics.median(times[0]), statistics.median(times[1]), *pages)
+"""
+    roots = [samples(base, False), samples(base, True)]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *map(str, roots), str(repeats)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**environment(), "SOURCE_DATE_EPOCH": "1795564800"},
+    )
+    found = []
+    for line in done.stdout.splitlines():
+        slug, now, ref, pages, ref_pages = line.split()
+        found.append((slug, float(now), float(ref), int(pages), int(ref_pages)))
+    return found
+
+
+def start_up(base: Path, rounds: int = 9) -> dict[str, float]:
+    """Median seconds of each command on the three samples, run in turn with
+    `python -c "import click"` so that both see the same machine."""
+    root = samples(base / "cli")
+    pb = [sys.executable, "-m", "playbook_builder"]
+    day = ["--today", TODAY, "--root", str(root)]
+    commands = {
+        "import click": ([sys.executable, "-c", "import click"], (0,)),
+        "--help": ([*pb, "--help"], (0,)),
+        "--version": ([*pb, "--version"], (0,)),
+        "check": ([*pb, "check", *day], (0, 1)),
+        "fingerprint": ([*pb, "fingerprint", SAMPLE, "--root", str(root)], (0,)),
+        "score": ([*pb, "score", SAMPLE, *day], (0,)),
+        "due": ([*pb, "due", *day], (0, 1)),
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, (command, ok) in commands.items():
+            times[name].append(timed(command, ok=ok)[0])
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 @dataclass
@@ -158,7 +258,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--source", type=Path, default=REPO, help="The checkout to measure.")
+    parser.add_argument("--no-write", action="store_true", help="Do not write the docs table.")
     args = parser.parse_args()
+    global SOURCE
+    SOURCE = args.source.resolve()
     sizes = [int(x) for x in args.sizes.split(",")]
     mkdocs, hugo = setup()
     rows: dict[str, Row] = {}
@@ -167,6 +271,8 @@ def main() -> None:
     def put(name: str, size: int, value: str) -> None:
         rows.setdefault(name, Row(name)).values[size] = value
 
+    hugo_cold: dict[int, float] = {}
+    changed_runs: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
         for size in sizes:
@@ -189,18 +295,15 @@ def main() -> None:
                 with_packets.append(seconds)
                 peaks.append(peak)
             put("cold build with packets (s)", size, f"{statistics.median(with_packets):.1f}")
-            noop = [timed(playbook(root))[0] for _ in range(repeats)]
-            put("no-op rebuild with packets (s)", size, f"{statistics.median(noop):.2f}")
+            noop_seconds = statistics.median([timed(playbook(root))[0] for _ in range(repeats)])
+            put("no-op rebuild with packets (s)", size, f"{noop_seconds:.2f}")
             changed = []
             for attempt in range(repeats):
                 path = paths[attempt]
                 path.write_text(path.read_text().replace("purpose: ", "purpose: Again, ", 1))
                 changed.append(timed(playbook(root))[0])
-            put(
-                "one coalition changed, with its packet (s)",
-                size,
-                f"{statistics.median(changed):.2f}",
-            )
+            changed_seconds = statistics.median(changed)
+            put("one coalition changed, with its packet (s)", size, f"{changed_seconds:.2f}")
             put("peak memory, largest process (MiB)", size, f"{max(peaks) / 1024:.0f}")
             load_code = (
                 f"import time; from pathlib import Path; from playbook_builder import load, "
@@ -215,6 +318,7 @@ def main() -> None:
                         capture_output=True,
                         text=True,
                         check=True,
+                        env=environment(),
                     ).stdout
                 )
                 for _ in range(repeats)
@@ -226,19 +330,50 @@ def main() -> None:
                 )
                 put("Hugo, same number of pages (s)", size, f"{h:.2f}")
                 put("  playbook HTML / Hugo", size, f"{html / h:.2f}x")
+                put("  no-op / Hugo cold", size, f"{noop_seconds / h:.2f}x")
+                hugo_cold[size] = h
+                changed_runs[size] = changed_seconds
             if mkdocs is not None:
                 m_runs = 1 if size >= 1000 else repeats
                 m = statistics.median(
                     [mkdocs_time(mkdocs, size, base / f"m{i}") for i in range(m_runs)]
                 )
                 put("MkDocs, same number of pages (s)", size, f"{m:.2f}")
-                put("  MkDocs per page / playbook per coalition", size, f"{m / html:.1f}x")
+                put("  playbook HTML / MkDocs", size, f"{html / m:.2f}x")
         sample_root = base / "ws-packets"
         generate(sample_root, 12)
         ours, bare = packet_ratio(sample_root, 12)
         notes.append(
             f"Time per packet, median of 12: playbook {ours:.3f} s, bare WeasyPrint on "
             f"the same HTML {bare:.3f} s: {ours / bare:.2f}x."
+        )
+        for size, h in hugo_cold.items():
+            anchor = h + bare
+            notes.append(
+                f"One coalition changed among {size}, with its packet: "
+                f"{changed_runs[size]:.2f} s against Hugo's cold build + one bare WeasyPrint "
+                f"packet {anchor:.2f} s: {changed_runs[size] / anchor:.2f}x."
+            )
+        printed = print_document(base, 3 * args.repeats)
+        for slug, now, ref, pages, ref_pages in printed:
+            notes.append(
+                f"Print document, bare WeasyPrint on {slug}'s signing packet: {now:.3f} s "
+                f"({pages} pages) against the reference templates {ref:.3f} s ({ref_pages} "
+                f"pages): {now / ref:.2f}x."
+            )
+        total_now = sum(p[1] for p in printed)
+        total_ref = sum(p[2] for p in printed)
+        notes.append(f"Print document, the three samples together: {total_now / total_ref:.2f}x.")
+        quick = start_up(base)
+        click = quick.pop("import click")
+        notes.append(
+            "Start-up, medians of 9 alternating runs on the three samples, against "
+            f'`python -c "import click"` ({1000 * click:.0f} ms): '
+            + "; ".join(
+                f"`{name}` {1000 * seconds:.0f} ms ({seconds / click:.1f}x)"
+                for name, seconds in quick.items()
+            )
+            + "."
         )
         clean(sample_root)
         one = timed(playbook(sample_root, "--jobs", "1"))[0]
@@ -248,9 +383,7 @@ def main() -> None:
             f"12 coalitions with packets, cold: --jobs 1 {one:.2f} s, --jobs 2 {two:.2f} s: "
             f"{one / two:.2f}x speed-up on {os.cpu_count()} cores."
         )
-    helps = [timed([sys.executable, "-m", "playbook_builder", "--help"])[0] for _ in range(10)]
-    notes.append(f"`playbook --help`: {statistics.median(helps):.3f} s (median of 10).")
-    report(rows, sizes, notes, mkdocs is not None, hugo is not None)
+    report(rows, sizes, notes, mkdocs is not None, hugo is not None, write=not args.no_write)
 
 
 def machine() -> str:
@@ -270,7 +403,13 @@ def machine() -> str:
 
 
 def report(
-    rows: dict[str, Row], sizes: list[int], notes: list[str], mkdocs: bool, hugo: bool
+    rows: dict[str, Row],
+    sizes: list[int],
+    notes: list[str],
+    mkdocs: bool,
+    hugo: bool,
+    *,
+    write: bool,
 ) -> None:
     head = "| scenario | " + " | ".join(f"N = {s}" for s in sizes) + " |"
     rule = "|---|" + "---|" * len(sizes)
@@ -279,6 +418,8 @@ def report(
         lines.append(f"| {row.name} | " + " | ".join(row.values.get(s, "") for s in sizes) + " |")
     table = "\n".join(lines)
     sys.stdout.write(table + "\n\n" + "\n".join(notes) + "\n")
+    if not write:
+        return
     missing = [name for name, ok in (("MkDocs", mkdocs), ("Hugo", hugo)) if not ok]
     text = f"""# Performance
 

@@ -25,16 +25,21 @@ MAGIC = b"playbook-cache 2\n"
 KEY_BYTES = 32
 
 
-def location(root: Path) -> Path:
-    """The cache folder of the workspace at `root`: in the user's cache folder.
-
-    `PLAYBOOK_CACHE_DIR` moves the whole cache (each workspace keeps a folder of its own).
-    """
+def base_folder() -> Path:
+    """The user's cache folder for playbook; `PLAYBOOK_CACHE_DIR` moves it."""
+    given = os.environ.get("PLAYBOOK_CACHE_DIR")
+    if given:
+        return Path(given)
     from platformdirs import user_cache_path
 
-    base = os.environ.get("PLAYBOOK_CACHE_DIR") or user_cache_path("playbook", appauthor=False)
+    return user_cache_path("playbook", appauthor=False)
+
+
+def location(root: Path) -> Path:
+    """The cache folder of the workspace at `root`: in the user's cache folder (each
+    workspace keeps a folder of its own)."""
     name = hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:24]
-    return Path(base) / "workspaces" / name
+    return base_folder() / "workspaces" / name
 
 
 def refuse_links(path: Path, stop: Path | None = None) -> None:
@@ -81,8 +86,19 @@ class Cache:
 
         Raises PlaybookError when that folder or its key is reached through a link.
         """
-        folder = location(root)
-        base = folder.parent.parent
+        return cls._under(location(root), base_folder())
+
+    @classmethod
+    def for_tool(cls) -> Cache:
+        """Entries that belong to the installed tool, not to a workspace (validators)."""
+        try:
+            return cls._under(base_folder() / "tool", base_folder())
+        except PlaybookError:
+            return cls(None)
+
+    @classmethod
+    def _under(cls, folder: Path, base: Path) -> Cache:
+        """A cache in `folder`, below `base`, sealed with the key kept in `base`."""
         refuse_links(folder, stop=base.parent)
         try:
             folder.mkdir(parents=True, exist_ok=True)

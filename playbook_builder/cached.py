@@ -13,11 +13,11 @@ from pydantic import ValidationError
 
 from playbook_builder import __version__
 from playbook_builder.cache import Cache, digest
+from playbook_builder.compiled import validator
 from playbook_builder.errors import Problem
 from playbook_builder.load import FileLoader, load_coalition
 from playbook_builder.model import Coalition, CoalitionFile, Located, SiteConfig, json_ready
 from playbook_builder.source import MAX_FILE_BYTES
-from playbook_builder.validate import adapter
 from playbook_builder.workspace import Workspace
 
 
@@ -92,7 +92,7 @@ def _restore(entry: dict[str, bytes], path: Path, workspace: Workspace) -> Coali
     """A CoalitionFile from a cache entry; None for anything that does not fit exactly."""
     try:
         payload = json.loads(entry["coalition.json"])
-        coalition = adapter(Coalition).validate_python(payload["coalition"])
+        coalition = validator(Coalition).validate_python(payload["coalition"])
         located = Located(
             values={tuple(k): (int(v[0]), int(v[1])) for k, v in payload["values"]},
             keys={tuple(k): (int(v[0]), int(v[1])) for k, v in payload["keys"]},

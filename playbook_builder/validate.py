@@ -50,8 +50,10 @@ def validate(
     model: type[T], parsed: Parsed, shown: PurePosixPath
 ) -> tuple[T | None, list[Problem]]:
     """The record `parsed` describes, or the Problems that stop it."""
+    from playbook_builder.compiled import validator
+
     try:
-        return adapter(model).validate_python(parsed.data), []
+        return validator(model).validate_python(parsed.data), []
     except ValidationError as err:
         problems: dict[tuple[Any, ...], Problem] = {}
         errors = err.errors(include_url=False)

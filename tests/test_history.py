@@ -199,7 +199,9 @@ def test_ci_files_are_ready() -> None:
     jobs = workflow["jobs"]
     assert {"check", "build", "due"} <= set(jobs)
     text = (REPO / ".github/workflows/playbook.yml").read_text()
-    assert "playbook check --format github" in text
+    for job in ("check", "build", "due"):
+        assert jobs[job]["steps"][1] >= {"uses": "./"}, job  # the action at the root
+    assert "playbook check --format github" in (REPO / "action.yml").read_text()
     assert "fetch-depth: 0" in text
     assert "upload-artifact" in text
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from zoneinfo import ZoneInfo
 
 from playbook_builder import (
     __version__,
     advise,
-    decisions,
     facts,
     history,
     load,
@@ -29,89 +26,18 @@ from playbook_builder import (
     workspace,
     write,
 )
-from playbook_builder.advise import Advisory
 from playbook_builder.cache import Cache, digest
 from playbook_builder.cached import cached_loader
+from playbook_builder.checks import Stages, decision_problems, resolve_today
 from playbook_builder.content import GuidePage, Markdown, load_guide
-from playbook_builder.errors import ContractError, PlaybookError, Problem
+from playbook_builder.errors import ContractError
 from playbook_builder.facts import CoalitionFacts
 from playbook_builder.fingerprint import Fingerprint
 from playbook_builder.load import Loaded
-from playbook_builder.model import CoalitionFile, json_ready
+from playbook_builder.model import json_ready
 
 if TYPE_CHECKING:  # WeasyPrint loads only when a packet is rendered
     from playbook_builder import pdf as pdf_module
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """What `playbook check` found: errors, and advisories for the files that loaded."""
-
-    loaded: Loaded | None
-    """The valid part of the workspace (None when playbook.yaml itself is invalid)."""
-    problems: tuple[Problem, ...]
-    advisories: tuple[Advisory, ...]
-    """In the order of the files, then of the lines."""
-    today: datetime.date
-
-    def advisories_for(self, slug: str) -> tuple[Advisory, ...]:
-        return tuple(a for a in self.advisories if a.slug == slug)
-
-
-def resolve_today(
-    given: datetime.date | None, zone: str, environ: Mapping[str, str] = os.environ
-) -> datetime.date:
-    """`--today`, else SOURCE_DATE_EPOCH, else the clock; both read in the playbook's zone."""
-    if given is not None:
-        return given
-    tz = ZoneInfo(zone)
-    epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        try:
-            return datetime.datetime.fromtimestamp(int(epoch), tz).date()
-        except (ValueError, OverflowError, OSError) as err:
-            raise PlaybookError(
-                f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds since 1970"
-            ) from err
-    return datetime.datetime.now(tz).date()  # the one reading of the clock
-
-
-def check(root: Path | None, today: datetime.date | None = None) -> Report:
-    """Load the workspace and advise on every coalition that loaded."""
-    found = workspace.find(root)
-    loaded, problems = load.read_workspace(found)
-    zone = loaded.config.timezone if loaded else "UTC"
-    day = resolve_today(today, zone)
-    advisories: list[Advisory] = []
-    if loaded is not None:
-        by_slug = advise.advise_all(loaded.coalitions, day)
-        for item in loaded.coalitions:
-            advisories.extend(by_slug[item.slug])
-        logged = [item for item in loaded.coalitions if item.coalition.decisions]
-        if logged:  # judged under the agreement of their day, which git knows
-            past = history.read(found.root, [item.path for item in logged])
-            gathered = facts.gather(logged, loaded.config, day, past)
-            problems = sorted([*problems, *decision_problems(logged, gathered)])
-    return Report(loaded, tuple(problems), tuple(advisories), day)
-
-
-def decision_problems(
-    coalitions: Sequence[CoalitionFile], gathered: Mapping[str, CoalitionFacts]
-) -> list[Problem]:
-    """Recorded decisions whose outcome the votes do not support, as located errors."""
-    found = []
-    for item in coalitions:
-        judgements = gathered[item.slug].decisions
-        for index, what, allowed in decisions.problems_of(judgements):
-            line, column = item.located.at(("decisions", index, "outcome"))
-            path = PurePosixPath(item.path)
-            found.append(Problem(path, line, column, f"decisions[{index}].outcome", what, allowed))
-    return found
-
-
-def load_valid(root: Path | None) -> Loaded:
-    """The whole workspace, valid; raises ContractError with every problem otherwise."""
-    return load.load_workspace(workspace.find(root))
 
 
 # --- preparing: load and gather the facts ---------------------------------------------------
@@ -141,18 +67,32 @@ class Prepared:
 
 
 def prepare(
-    root: Path | None, today: datetime.date | None, *, store: Cache | None = None
+    root: Path | None,
+    today: datetime.date | None,
+    *,
+    store: Cache | None = None,
+    stages: Stages | None = None,
 ) -> Prepared:
     """Load (through the cache `store`, if any), read git and gather every coalition's
     facts; raises ContractError on bad input."""
     found = workspace.find(root)
+    hits = store.hits if store is not None else 0
     loaded = load.load_workspace(found, cached_loader(store) if store is not None else None)
+    if stages is not None:
+        cached = (store.hits if store is not None else 0) - hits
+        stages.mark("load", f"{len(loaded.coalitions)} coalition files, {cached} from the cache")
     day = resolve_today(today, loaded.config.timezone)
     past = history.read(found.root, [item.path for item in loaded.coalitions])
+    if stages is not None:
+        commits = len({c.hash for found_ in past.commits.values() for c in found_})
+        stages.mark("git", f"{commits} commits" if past.available else "not a git repository")
     gathered = facts.gather(loaded.coalitions, loaded.config, day, past)
     wrong = decision_problems(loaded.coalitions, gathered)
     if wrong:
         raise ContractError(wrong)
+    if stages is not None:
+        count = sum(len(f.advisories) for f in gathered.values())
+        stages.mark("facts", f"{len(gathered)} coalitions, {count} advisories")
     renderer = render.Renderer(found.layered("templates"), loaded.config, day)
     return Prepared(
         found=found,
@@ -426,6 +366,8 @@ class Built:
     """Things the user should know that did not stop the build (refused resources...)."""
     cached: int = 0
     """Coalitions whose outputs all came from the cache."""
+    unchanged: bool = False
+    """Nothing changed since the last build: nothing was loaded, rendered or written."""
 
 
 def build(
@@ -437,29 +379,79 @@ def build(
     jobs: int | None = None,
     use_cache: bool = True,
     on_packet: Callable[[int, int, str], None] | None = None,
+    stages: Stages | None = None,
 ) -> Built:
     """Load, gather, lay out and write the site and packets; raises ContractError on bad
-    input. Nothing in the output folder changes unless the whole build succeeds."""
+    input. Nothing in the output folder changes unless the whole build succeeds; nothing
+    at all happens when no input changed since the last build (see index.py)."""
+    from playbook_builder import index
+
     found = workspace.find(root)
+    target = out if out is not None else found.root / "site"
     store = Cache.for_workspace(found.root) if use_cache else Cache(None)
-    ready = prepare(found.root, today, store=store)
-    target = out if out is not None else ready.found.root / "site"
-    write.check_target(target, ready.found.root)
+    write.check_target(target, found.root)
+    resolved = target.resolve()
+    if use_cache:
+        same = index.unchanged(found, resolved, pdf, today, store)
+        if stages is not None:
+            stages.mark("index", "nothing changed" if same else "inputs changed, or first build")
+        if same is not None:
+            summary, day, refreshed = same
+            if refreshed is not None:  # touched, not changed: stamp them, no hashing next time
+                index.record(store, resolved, pdf, refreshed, summary)
+            return Built(
+                out=resolved,
+                files=summary.files,
+                bytes=summary.bytes,
+                coalitions=summary.coalitions,
+                advisories=summary.advisories,
+                packets=summary.packets,
+                pages=summary.pages,
+                today=day,
+                notices=summary.notices,
+                cached=summary.coalitions,
+                unchanged=True,
+            )
+    seen = index.snapshot(found) if use_cache else {}
+    ready = prepare(found.root, today, store=store, stages=stages)
     with write.locked(target):
         made = render_outputs(
             ready, store, pdf=pdf, packet_links=pdf, jobs=jobs, on_packet=on_packet
         )
-        write.write_site(made.files, target)
+        if stages is not None:
+            fresh = len(ready.facts) - made.cached
+            stages.mark(
+                "lay out",
+                f"{len(made.files)} files; {fresh} coalitions rendered, {made.cached} from "
+                f"the cache; {made.packets} packets of {made.pages} pages",
+            )
+        wrote = write.write_site(made.files, target)
+        if stages is not None:
+            size = sum(len(data) for data in made.files.values()) / 1024
+            stages.mark("write", f"{size:,.0f} KiB" if wrote else "already there, not written")
+        summary = index.Summary(
+            files=len(made.files),
+            bytes=sum(len(data) for data in made.files.values()),
+            coalitions=len(ready.facts),
+            advisories=sum(len(f.advisories) for f in ready.facts),
+            packets=made.packets,
+            pages=made.pages,
+            notices=made.notices,
+        )
+        if use_cache and (made.packets or not pdf or not ready.facts):
+            setting = index.setting(found, resolved, pdf, ready.today)
+            snapshot = index.Snapshot(seen, setting, ready.loaded.config.timezone)
+            index.record(store, resolved, pdf, snapshot, summary)
     store.prune()
     return Built(
-        out=target.resolve(),
-        files=len(made.files),
-        bytes=sum(len(data) for data in made.files.values()),
-        coalitions=len(ready.facts),
-        advisories=sum(len(f.advisories) for f in ready.facts),
-        packets=made.packets,
-        pages=made.pages,
+        out=resolved,
+        files=summary.files,
+        bytes=summary.bytes,
+        coalitions=summary.coalitions,
+        advisories=summary.advisories,
+        packets=summary.packets,
+        pages=summary.pages,
         today=ready.today,
-        notices=made.notices,
+        notices=summary.notices,
         cached=made.cached,
     )

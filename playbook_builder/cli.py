@@ -10,15 +10,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from playbook_builder import __version__, build, workspace, write
-from playbook_builder.advise import Advisory
+from playbook_builder import __version__, workspace
 from playbook_builder.errors import ContractError, PlaybookError, Problem
-from playbook_builder.facts import CoalitionFacts
-from playbook_builder.model import CRITERIA, CoalitionFile
+
+if TYPE_CHECKING:  # each command imports what it uses: `--help` and `check` start at once
+    from playbook_builder import build
+    from playbook_builder.advise import Advisory
+    from playbook_builder.checks import Stages
+    from playbook_builder.facts import CoalitionFacts
+    from playbook_builder.model import CoalitionFile
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -148,6 +152,26 @@ def _quiet() -> bool:
     return bool(ctx and isinstance(ctx.obj, dict) and ctx.obj.get("quiet"))
 
 
+def _verbose() -> bool:
+    ctx = click.get_current_context(silent=True)
+    top = ctx.find_root().obj if ctx is not None else None
+    return bool(isinstance(top, dict) and top.get("verbose"))
+
+
+def _stages() -> Stages | None:
+    """A recorder of each stage's time and counts when `-v` was given."""
+    if not _verbose():
+        return None
+    from playbook_builder.checks import Stages
+
+    return Stages()
+
+
+def _print_stages(stages: Stages | None) -> None:
+    for name, seconds, what in stages.done if stages is not None else ():
+        click.echo(f"  {name:<10}{seconds:7.2f} s  {what}", err=True)
+
+
 def _say(message: str, **style: Any) -> None:
     """A progress or summary line on stderr, unless --quiet."""
     if not _quiet():
@@ -180,7 +204,11 @@ def check(
     Example:
         playbook check --format github
     """
-    report = build.check(root, _day(today))
+    from playbook_builder import checks
+
+    stages = _stages()
+    report = checks.check(root, _day(today), stages)
+    _print_stages(stages)
     problems, advisories = report.problems, report.advisories
     if output_format == "json":
         payload = {
@@ -324,8 +352,11 @@ def build_command(
     """
     import time
 
+    from playbook_builder import build
+
     started = time.perf_counter()
     progress = _Progress()
+    stages = _stages()
     try:
         built = build.build(
             root,
@@ -335,9 +366,11 @@ def build_command(
             jobs=jobs,
             use_cache=not no_cache,
             on_packet=progress.step,
+            stages=stages,
         )
     except ContractError as err:
         progress.close()
+        _print_stages(stages)
         _print_problems(err.problems)
         click.echo(f"{_plural(len(err.problems), 'error')}: nothing was written.", err=True)
         raise SystemExit(1) from err
@@ -345,6 +378,7 @@ def build_command(
         progress.close()
         raise click.ClickException(str(err)) from err
     progress.close()
+    _print_stages(stages)
     seconds = time.perf_counter() - started
     for notice in built.notices:
         click.echo(notice, err=True)
@@ -353,6 +387,13 @@ def build_command(
         if built.packets
         else ""
     )
+    if built.unchanged:
+        _say(
+            f"Nothing changed since the last build: {built.out} holds "
+            f"{_plural(built.coalitions, 'coalition')}, {_plural(built.files, 'file')}"
+            f"{packets}, {_plural(built.advisories, 'advisory')}; checked in {seconds:.2f} s."
+        )
+        return
     _say(
         f"Built {_plural(built.coalitions, 'coalition')} into {built.out}: "
         f"{_plural(built.files, 'file')}, {built.bytes / 1024:,.0f} KiB{packets}, "
@@ -368,9 +409,7 @@ class _Progress:
         self.bar: Any = None
 
     def step(self, done: int, total: int, slug: str) -> None:
-        ctx = click.get_current_context(silent=True)
-        verbose = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("verbose"))
-        if verbose:
+        if _verbose():
             click.echo(f"packet {done}/{total}: {slug}", err=True)
             return
         if _quiet() or total < 5 or not sys.stderr.isatty():
@@ -404,6 +443,8 @@ def pdf(root: Path | None, today: datetime.datetime | None, slug: str, out: Path
     Example:
         playbook pdf housing-for-health --out packet.pdf
     """
+    from playbook_builder import build, write
+
     ready = build.prepare(root, _day(today))
     view = _facts_of(ready, slug)
     packet = build.render_packet(ready, view)
@@ -435,6 +476,8 @@ def docx(root: Path | None, today: datetime.datetime | None, slug: str, out: Pat
     Example:
         playbook docx housing-for-health --out housing-for-health.docx
     """
+    from playbook_builder import build, write
+
     ready = build.prepare(root, _day(today))
     fact = _facts_of(ready, slug)
     target = out or ready.found.root / "site" / build.packet_path(slug, "docx")
@@ -585,7 +628,7 @@ def init(
     Example:
         playbook init our-playbook --organization "Riverbend Foundation"
     """
-    from playbook_builder import scaffold
+    from playbook_builder import checks, scaffold
 
     if not organization:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -600,7 +643,7 @@ def init(
         organization=organization,
         force=force,
         with_templates=with_templates,
-        today=build.resolve_today(None, "UTC"),
+        today=checks.resolve_today(None, "UTC"),
     )
     for path in written:
         if not _quiet() and (path.parent == folder or path.parent.name == "coalitions"):
@@ -658,7 +701,7 @@ def new(
           --trigger cross-sector-threat --purpose "Stop the incinerator permit." \\
           --partner "River Keepers:Ana Ruiz:Director" --partner "Local 12:Bo Kim:President"
     """
-    from playbook_builder import scaffold
+    from playbook_builder import checks, scaffold
 
     found = workspace.find(root)
     if not scaffold.is_slug(slug):
@@ -701,7 +744,7 @@ def new(
             **({"bridge_value": bridge_value} if bridge_value else {}),
             **({"joint_entity": joint_entity} if joint_entity else {}),
         )
-    path = scaffold.new_coalition(found.root, slug, answers, build.resolve_today(None, "UTC"))
+    path = scaffold.new_coalition(found.root, slug, answers, checks.resolve_today(None, "UTC"))
     _say(f"Wrote {path}. Check it with: playbook check")
 
 
@@ -796,7 +839,8 @@ def score(root: Path | None, today: datetime.datetime | None, slug: str) -> None
     Example:
         playbook score housing-for-health
     """
-    from playbook_builder import advise
+    from playbook_builder import advise, checks
+    from playbook_builder.model import CRITERIA
 
     item = _coalition(root, slug)
     coalition = item.coalition
@@ -841,7 +885,7 @@ def score(root: Path | None, today: datetime.datetime | None, slug: str) -> None
     click.secho("Decision rule", bold=True)
     for line in advise.explain_rule(coalition):
         click.echo(f"  {line}")
-    report = build.check(root, _day(today))
+    report = checks.check(root, _day(today))
     own = report.advisories_for(slug)
     if own:
         click.echo()
@@ -883,12 +927,13 @@ def sign(
         playbook sign housing-for-health --partner county-health \\
             --signer "Dr. Samuel Iwu" --title "Health Officer" --date 2026-11-25
     """
+    from playbook_builder import checks, write
     from playbook_builder import sign as signing
 
     item = _coalition(root, slug)
     found = workspace.find(root)
-    loaded = build.load_valid(root)
-    day = _day(signed_on) or build.resolve_today(None, loaded.config.timezone)
+    loaded = checks.load_valid(root)
+    day = _day(signed_on) or checks.resolve_today(None, loaded.config.timezone)
     record = signing.Signing(partner=partner_id, signer=signer, title=title, date=day)
     text, signed = signing.sign(item, loaded.config, record)
     path = found.root / item.path
@@ -952,12 +997,13 @@ def decide(
         playbook decide housing-for-health --title "Hire a navigator" \\
             --under fund-spending --vote riverside-health=for --vote riverside-housing=for
     """
+    from playbook_builder import checks, write
     from playbook_builder import sign as recording
     from playbook_builder.model import Decision
 
     item = _coalition(root, slug)
     found = workspace.find(root)
-    loaded = build.load_valid(root)
+    loaded = checks.load_valid(root)
     cast_votes: dict[str, str] = {}
     for vote in votes:
         pid, _, value = vote.partition("=")
@@ -967,7 +1013,7 @@ def decide(
                 param_hint="--vote",
             )
         cast_votes[pid.strip()] = value
-    day = _day(decided_on) or build.resolve_today(None, loaded.config.timezone)
+    day = _day(decided_on) or checks.resolve_today(None, loaded.config.timezone)
     proposed = Decision(
         date=day,
         title=title,
@@ -1007,7 +1053,9 @@ def _facts_of(ready: build.Prepared, slug: str) -> CoalitionFacts:
 
 def _coalition(root: Path | None, slug: str) -> CoalitionFile:
     """One valid coalition of the workspace, or exit with the problems."""
-    loaded = build.load_valid(root)
+    from playbook_builder import checks
+
+    loaded = checks.load_valid(root)
     item = loaded.coalition(slug)
     if item is None:
         raise _unknown_slug(slug, [c.slug for c in loaded.coalitions])

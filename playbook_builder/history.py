@@ -101,6 +101,14 @@ def _path() -> str:
     return os.environ.get("PATH", "/usr/bin:/bin")
 
 
+def head(root: Path) -> str:
+    """The commit checked out at `root` and whether the clone is shallow, as one string
+    ("no git" outside a repository): what the history of every file depends on, besides
+    the files themselves."""
+    found = _git(root, "rev-parse", "--show-toplevel", "--is-shallow-repository", "HEAD")
+    return found.decode("utf-8", "replace") if found is not None else "no git"
+
+
 def read(root: Path, paths: Iterable[str], folder: str = "coalitions") -> History:
     """The history of `paths` (relative to the workspace root) from one git log."""
     top = _git(root, "rev-parse", "--show-toplevel", "--show-prefix", "--is-shallow-repository")

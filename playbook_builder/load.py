@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import Any
-from zoneinfo import available_timezones
 
 import yaml
 from dateutil.relativedelta import relativedelta
@@ -83,6 +82,22 @@ def read_workspace(
     return (Loaded(config, tuple(coalitions)) if config else None), problems
 
 
+def known_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone (read from the zone's own file, not by listing
+    every zone, which costs more than loading a workspace)."""
+    import zoneinfo
+
+    if not name or name.startswith(("/", ".")) or ".." in name.split("/"):
+        return False
+    if name == "posixrules":  # a file of the zone folder, not a zone (as the listing says)
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
 def load_config(workspace: Workspace, problems: list[Problem]) -> SiteConfig | None:
     """playbook.yaml as SiteConfig; problems are appended."""
     shown = workspace.shown(workspace.config_path)
@@ -93,7 +108,7 @@ def load_config(workspace: Workspace, problems: list[Problem]) -> SiteConfig | N
     problems.extend(found)
     if isinstance(parsed.data, dict):
         zone = parsed.data.get("timezone")
-        if isinstance(zone, str) and zone not in available_timezones():
+        if isinstance(zone, str) and not known_zone(zone):
             line, column = parsed.located.at(("timezone",))
             problems.append(
                 Problem(

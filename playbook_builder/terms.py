@@ -13,13 +13,16 @@ sunset, not the rules that produce them), a threshold only where the rule uses o
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 from playbook_builder.model import (
     AllianceModel,
@@ -448,8 +451,14 @@ def money(amount: float, currency: str | None) -> str:
     return f"{number} {currency or ''}".strip()
 
 
-_MARKDOWN = MarkdownIt("js-default")
 _HARD_BREAK = re.compile(r"( {2,}|\\)$")
+
+
+@functools.cache
+def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # only files with clauses need it
+
+    return MarkdownIt("js-default")
 
 
 def normalise_markdown(source: str) -> str:
@@ -463,7 +472,7 @@ def normalise_markdown(source: str) -> str:
         line if line.strip() and _HARD_BREAK.search(line) else line.rstrip()
         for line in source.split("\n")
     ]
-    for token in _MARKDOWN.parse("\n".join(line or "" for line in lines)):
+    for token in _parser().parse("\n".join(line or "" for line in lines)):
         if token.type != "paragraph_open" or token.level != 0 or token.map is None:
             continue
         start, end = token.map

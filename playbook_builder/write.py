@@ -179,6 +179,21 @@ def write_site(files: Mapping[str, bytes], out: Path) -> bool:
     return True
 
 
+def state_of(out: Path) -> str:
+    """What the output folder's state file says of the folder the last build left."""
+    out = Path(os.path.abspath(out))  # noqa: PTH100 - absolute without following links
+    try:
+        return (out.parent / f".{out.name}.state").read_text()
+    except OSError:
+        return ""
+
+
+def untouched(out: Path, state: str) -> bool:
+    """Whether `out` is still exactly as the build that wrote `state` left it."""
+    lines = state.split("\n")
+    return bool(state) and state_of(out) == state and lines[1:2] == [_tree_digest(out.resolve())]
+
+
 def _contents_digest(files: Mapping[str, bytes]) -> str:
     digest = hashlib.sha256()
     for name in sorted(files):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from playbook_builder import advise, build, terms
+from playbook_builder import advise, checks, terms
 from playbook_builder.advise import ADVISORIES, THRESHOLDS, Thresholds
 from playbook_builder.fingerprint import fingerprint
 from playbook_builder.model import Coalition, RuleKind
@@ -58,7 +58,7 @@ def _write(root: Path, text: str, name: str = "levy.yaml") -> None:
 
 
 def _advice(root: Path, today: datetime.date = TODAY) -> list[str]:
-    report = build.check(root, today)
+    report = checks.check(root, today)
     assert not report.problems, [str(p) for p in report.problems]
     return [str(a) for a in report.advisories]
 
@@ -356,7 +356,7 @@ def test_stale_missing_and_wrong_signatures(empty: Path) -> None:
     assert _advice(empty) == []
     changed = text.replace("in the May election.", "in the November election.")
     _write(empty, changed)
-    short = fingerprint(build.load_valid(empty).coalitions[0].coalition).short
+    short = fingerprint(checks.load_valid(empty).coalitions[0].coalition).short
     old = re.search(r"mou_version: (\w+)", text)
     assert old is not None
     assert _advice(empty) == [
@@ -488,7 +488,7 @@ def test_votes_needed(
 
 
 def test_rule_explained_with_worked_numbers(sample: Path) -> None:
-    coalition = build.load_valid(sample).coalition("housing-for-health")
+    coalition = checks.load_valid(sample).coalition("housing-for-health")
     assert coalition is not None
     assert advise.explain_rule(coalition.coalition) == (
         "Quorum is three quarters of the voting partners: with 4, at least 3 must take part "
@@ -516,8 +516,8 @@ def test_every_threshold_is_printed_in_the_guide() -> None:
 
 
 def test_today_comes_from_the_option_then_the_environment(sample: Path, run: Run) -> None:
-    assert build.resolve_today(TODAY, "UTC", {}) == TODAY
-    assert build.resolve_today(None, "UTC", {"SOURCE_DATE_EPOCH": "1780000000"}) == (
+    assert checks.resolve_today(TODAY, "UTC", {}) == TODAY
+    assert checks.resolve_today(None, "UTC", {"SOURCE_DATE_EPOCH": "1780000000"}) == (
         datetime.date(2026, 5, 28)
     )
     result = run("check", "--root", sample, "--today", "2027-06-01", "--format", "json")

@@ -14,6 +14,7 @@ import pexpect
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from playbook_builder import checks
 from tests.conftest import Run
 from tests.test_browser import CHROMIUM_ARGS, _chromium
 
@@ -88,9 +89,8 @@ def test_new_files_pass_check_for_every_model(tmp_path: Path, run: Run, model: s
     assert result.exit_code == 0, result.output
     check = run("check", "--root", folder)
     assert check.exit_code == 0, check.stdout
-    from playbook_builder import build
 
-    loaded = build.load_valid(folder)
+    loaded = checks.load_valid(folder)
     item = loaded.coalition("mixed")
     assert item is not None
     assert item.coalition.name == "Name: with colon # and hash"

@@ -189,3 +189,112 @@ def test_cached_loading_equals_fresh_loading(workspace: Path) -> None:
     again = load.load_workspace(found, cached_loader(store))
     assert store.hits == 3
     assert again == first == load.load_workspace(found)
+
+
+# --- the build index: a no-op reads nothing but stamps -------------------------------------
+
+
+def _git(root: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=T", "-c", "user.email=t@example.org", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _copy(source: Path, target: Path) -> None:
+    shutil.copy(source, target)
+
+
+INDEX_CHANGES: list[tuple[str, Change]] = [
+    (
+        "coalition, same size",
+        lambda root: _edit(
+            root / "coalitions/fair-trade-pact.yaml",
+            "exploratory-meeting: {done: 2026-11-02}",
+            "exploratory-meeting: {done: 2026-11-03}",
+        ),
+    ),
+    (
+        "coalition added",
+        lambda root: _copy(REPO / "tests/data/minimal.yaml", root / "coalitions/new-one.yaml"),
+    ),
+    ("coalition removed", lambda root: (root / "coalitions/fair-trade-pact.yaml").unlink()),
+    (
+        "content",
+        lambda root: _content(root, "faq.md", "A clear purpose.", "A clear, shared purpose."),
+    ),
+    (
+        "template",
+        lambda root: _template(root, "mou.html", "Memorandum of understanding", "MOU"),
+    ),
+    ("setting", lambda root: _edit(root / "playbook.yaml", "Riverbend Community", "Riverbend")),
+    ("git commit", lambda root: _git(root, "commit", "-q", "--allow-empty", "-m", "later")),
+    ("site edited", lambda root: _edit(root / "site/index.html", "</html>", "</html>\n")),
+    ("site file removed", lambda root: (root / "site/assets/style.css").unlink()),
+]
+
+
+@pytest.fixture
+def committed(workspace: Path) -> Path:
+    _git(workspace, "init", "-q")
+    _git(workspace, "add", ".")
+    _git(workspace, "commit", "-q", "-m", "start")
+    return workspace
+
+
+def test_a_no_op_build_loads_renders_and_writes_nothing(
+    committed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = committed / "site"
+    first = _build(committed, out)
+    assert not first.unchanged
+    before = _outputs(out)
+    state = (committed / ".site.state").stat().st_mtime_ns
+    for path in (committed / "coalitions").iterdir():
+        path.touch()  # a new stamp, the same bytes: hashed, found the same
+    monkeypatch.setattr(build, "prepare", lambda *a, **k: pytest.fail("loaded the workspace"))
+    again = _build(committed, out)
+    assert again.unchanged
+    assert (again.files, again.coalitions, again.pages) == (first.files, 3, first.pages)
+    assert _outputs(out) == before
+    assert (committed / ".site.state").stat().st_mtime_ns == state
+
+
+@pytest.mark.parametrize("change", [c[1] for c in INDEX_CHANGES], ids=[c[0] for c in INDEX_CHANGES])
+def test_every_kind_of_change_ends_the_no_op(
+    committed: Path, tmp_path: Path, change: Change
+) -> None:
+    out = committed / "site"
+    _build(committed, out)
+    assert _build(committed, out).unchanged
+    change(committed)
+    rebuilt = _build(committed, out)
+    assert not rebuilt.unchanged
+    assert _build(committed, out).unchanged  # and the next one is a no-op again
+    _build(committed, tmp_path / "clean", cache=False)
+    assert _outputs(out) == _outputs(tmp_path / "clean")
+
+
+def test_another_date_or_option_is_not_the_same_build(committed: Path) -> None:
+    import datetime
+
+    out = committed / "site"
+    _build(committed, out)
+    later = build.build(committed, out, datetime.date(2026, 11, 26), pdf=False, jobs=2)
+    assert not later.unchanged
+    assert later.today == datetime.date(2026, 11, 26)
+    assert not _build(committed, out).unchanged  # back to the 25th
+    assert not _build(committed, committed / "elsewhere").unchanged
+
+
+def test_a_forged_index_is_not_believed(committed: Path) -> None:
+    out = committed / "site"
+    _build(committed, out)
+    for entry in cache.location(committed).rglob("*"):
+        if entry.is_file() and b"index.json" in entry.read_bytes():
+            data = entry.read_bytes().replace(b'"coalitions": 3', b'"coalitions": 9')
+            entry.write_bytes(data)
+    assert not _build(committed, out).unchanged

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, example, find, given, settings
 from hypothesis import strategies as st
 
-from playbook_builder import build
+from playbook_builder import build, checks
 from playbook_builder.errors import ContractError, Problem
 from playbook_builder.model import CRITERIA
 from tests.conftest import REPO
@@ -93,7 +93,7 @@ def test_corrupted_files_give_located_errors_or_load(fuzz_root: Path, text: str)
     line_count = text.count("\n") + 1
     problems: tuple[Problem, ...] = ()
     try:
-        loaded = build.load_valid(fuzz_root)
+        loaded = checks.load_valid(fuzz_root)
     except ContractError as err:
         problems = err.problems
     if problems:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import Result
 
-from playbook_builder import build
+from playbook_builder import checks
 from playbook_builder.errors import ContractError
 from playbook_builder.model import json_ready
 from tests.conftest import DATA, Run, minimal
@@ -47,7 +47,7 @@ def _at(value: Any, path: tuple[Any, ...]) -> Any:
 def test_every_field_of_the_example_round_trips(empty: Path) -> None:
     text = (DATA / "example-coalition.yaml").read_text()
     _write(empty, text, "housing-health.yaml")
-    loaded = build.load_valid(empty)
+    loaded = checks.load_valid(empty)
     model = json_ready(loaded.coalitions[0].coalition)
     written = yaml.safe_load(text)
     leaves = _leaves(written)
@@ -64,7 +64,7 @@ def test_defaults_are_filled_in(empty: Path) -> None:
         "    commitment: {funding: 10}\n    scores: {alignment: 2",
     )
     _write(empty, text + "launch: {date: 2026-11-30}\n")
-    coalition = build.load_valid(empty).coalitions[0].coalition
+    coalition = checks.load_valid(empty).coalitions[0].coalition
     assert coalition.communication.cadence == "monthly"
     assert coalition.communication.minutes == 30
     assert coalition.review is not None
@@ -79,7 +79,7 @@ def test_fractions_are_exact(empty: Path) -> None:
         "  default: majority", "  default: supermajority\n  threshold: 2/3\n  quorum: 0.75"
     )
     _write(empty, text)
-    rule = build.load_valid(empty).coalitions[0].coalition.decision_rule
+    rule = checks.load_valid(empty).coalitions[0].coalition.decision_rule
     assert rule.threshold == Fraction(2, 3)
     assert rule.quorum == Fraction(3, 4)
 
@@ -87,7 +87,7 @@ def test_fractions_are_exact(empty: Path) -> None:
 def test_bom_and_crlf_are_accepted(empty: Path) -> None:
     data = "\ufeff" + minimal().replace("\n", "\r\n")
     (empty / "coalitions" / "m.yaml").write_bytes(data.encode("utf-8"))
-    loaded = build.load_valid(empty)
+    loaded = checks.load_valid(empty)
     assert loaded.coalitions[0].coalition.name == "Minimal Alliance"
 
 
@@ -532,5 +532,5 @@ def test_settings_are_validated(empty: Path, run: Run) -> None:
 def test_contract_error_sorts_problems(empty: Path) -> None:
     _write(empty, minimal().replace("trust: 3", "trust: 9").replace("trust: 2", "trust: 8"))
     with pytest.raises(ContractError) as caught:
-        build.load_valid(empty)
+        checks.load_valid(empty)
     assert [p.line for p in caught.value.problems] == [10, 14]

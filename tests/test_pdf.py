@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
+from playbook_builder import checks
 from playbook_builder.cli import cli
 from playbook_builder.fingerprint import fingerprint
 from tests.conftest import REPO, Counting, Run
@@ -404,9 +405,8 @@ def test_verify_refuses_other_pdfs(tmp_path: Path, run: Run, sample: Path) -> No
 
 
 def test_the_fingerprint_printed_is_the_workspace_fingerprint(packets: Path) -> None:
-    from playbook_builder import build
 
-    loaded = build.load_valid(packets.parents[1])
+    loaded = checks.load_valid(packets.parents[1])
     for item in loaded.coalitions:
         meta = _meta(_reader(packets, item.slug))
         assert meta["/playbookfingerprint"] == fingerprint(item.coalition).full

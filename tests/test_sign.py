@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from playbook_builder import build
+from playbook_builder import build, checks
 from tests.conftest import REPO, Run, minimal
 
 TODAY = "2026-11-25"
@@ -86,7 +86,7 @@ def test_block_style_entries_and_quoting_are_followed(empty: Path, run: Run) -> 
     )
     path = empty / "coalitions/pilot.yaml"
     path.write_text(text)
-    loaded = build.load_valid(empty)
+    loaded = checks.load_valid(empty)
     partner = loaded.coalitions[0].coalition.partners[1]
     _sign(run, empty, "pilot", partner.id, "Bo: Example #2", "Chair, Board")
     after = path.read_text()
@@ -95,13 +95,15 @@ def test_block_style_entries_and_quoting_are_followed(empty: Path, run: Run) -> 
     assert '    signer: "Bo: Example #2"' in added
     assert '    title: "Chair, Board"' in added
     assert after.endswith("\n# the end\n")
-    assert build.load_valid(empty).coalitions[0].coalition.signatures[-1].signer == "Bo: Example #2"
+    assert (
+        checks.load_valid(empty).coalitions[0].coalition.signatures[-1].signer == "Bo: Example #2"
+    )
 
 
 def test_a_file_without_signatures_gets_a_block(empty: Path, run: Run) -> None:
     path = empty / "coalitions/pilot.yaml"
     path.write_bytes(minimal().replace("\n", "\r\n").encode())
-    partner = build.load_valid(empty).coalitions[0].coalition.partners[0]
+    partner = checks.load_valid(empty).coalitions[0].coalition.partners[0]
     _sign(run, empty, "pilot", partner.id, "Ann Example", "Director")
     raw = path.read_bytes()
     assert raw.startswith(minimal().replace("\n", "\r\n").encode())  # CRLF kept, nothing moved

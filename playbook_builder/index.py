@@ -1,0 +1,198 @@
+"""The build index: what the last build read and left, so that a rebuild with nothing
+changed costs a stat of each input.
+
+Like git's index, it keeps for every input file its size, modification time and inode
+beside the hash of its bytes. A file whose stat is the same is taken as the same; one
+whose stat changed is hashed, and only a different hash is a change. With the git commit,
+the date the build judged on, its options, the tool's version and the output folder as
+the build left it, that decides whether a build would make exactly what is there: if so,
+nothing is loaded, rendered or written. The index is one sealed cache entry, so a planted
+or edited one is simply not found.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from playbook_builder import __version__, workspace, write
+from playbook_builder.cache import Cache, digest
+from playbook_builder.history import head
+
+FORMAT = 1
+Stamp = tuple[int, int, int]
+"""(size, modification time in ns, inode) of a file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the last build made, to be said again when nothing changed."""
+
+    files: int
+    bytes: int
+    coalitions: int
+    advisories: int
+    packets: int
+    pages: int
+    notices: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The inputs of a build as found on disk, and what else its outputs depend on."""
+
+    files: dict[str, tuple[Stamp, str]]
+    """Every input file: its stamp and the SHA-256 of its bytes."""
+    setting: str
+    """Options, tool, git commit and date, as one string."""
+    zone: str
+    """The time zone of the settings, which the date was read in."""
+
+
+def inputs(found: workspace.Workspace) -> Iterator[Path]:
+    """Every file a build may read: settings, coalitions, content and templates (the
+    workspace's and the built-in ones) and the tool's own code."""
+    yield found.config_path
+    yield from found.coalition_files()
+    for kind in ("content", "templates"):
+        for folder in found.layered(kind):
+            yield from _tree(folder)
+    yield from _tree(Path(__file__).resolve().parent, ".py")
+
+
+def _tree(folder: Path, suffix: str = "") -> Iterator[Path]:
+    for base, folders, names in os.walk(folder):
+        folders.sort()
+        for name in sorted(names):
+            if name.endswith(suffix) and not name.startswith("."):
+                yield Path(base, name)
+
+
+def _stamp(path: Path) -> Stamp | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _hash(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"
+
+
+def setting(found: workspace.Workspace, out: Path, pdf: bool, today: datetime.date) -> str:
+    """Everything besides the input files that the outputs depend on."""
+    return json.dumps(
+        [
+            FORMAT,
+            __version__,
+            _weasyprint_version() if pdf else "",
+            str(out),
+            pdf,
+            today.isoformat(),
+            head(found.root),
+        ]
+    )
+
+
+def _weasyprint_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("weasyprint")
+    except PackageNotFoundError:
+        return "none"
+
+
+def _key(out: Path, pdf: bool) -> str:
+    return digest(["index", str(out), str(pdf)])
+
+
+def unchanged(
+    found: workspace.Workspace,
+    out: Path,
+    pdf: bool,
+    today: datetime.date | None,
+    store: Cache,
+) -> tuple[Summary, datetime.date, Snapshot | None] | None:
+    """The last build's summary and date when a build now would make exactly what `out`
+    holds, else None. Hashes only the files whose stamp changed; when some did and their
+    bytes did not, the refreshed index comes back to be recorded."""
+    entry = store.get(_key(out, pdf))
+    if entry is None:
+        return None
+    try:
+        saved = json.loads(entry["index.json"])
+        summary = Summary(**{**saved["summary"], "notices": tuple(saved["summary"]["notices"])})
+        zone, state = str(saved["zone"]), str(saved["state"])
+        known = {name: (tuple(value[0]), str(value[1])) for name, value in saved["files"].items()}
+    except (KeyError, TypeError, ValueError):
+        return None
+    from playbook_builder.checks import resolve_today
+
+    day = resolve_today(today, zone)
+    if setting(found, out, pdf, day) != saved["setting"] or not write.untouched(out, state):
+        return None
+    files: dict[str, tuple[Stamp, str]] = {}
+    refreshed = False
+    now = time.time_ns()
+    for path in inputs(found):
+        name = str(path)
+        stamp = _stamp(path)
+        before = known.get(name)
+        if stamp is None or before is None:
+            return None
+        if stamp != before[0]:
+            if _hash(path) != before[1]:
+                return None
+            refreshed = True
+        files[name] = (_trusted(stamp, now), before[1])
+    if files.keys() != known.keys():
+        return None
+    fresh = Snapshot(files, saved["setting"], zone) if refreshed else None
+    return summary, day, fresh
+
+
+RACY_NS = 3_000_000_000
+"""A file modified this close to the snapshot could change again within the same tick
+of the file system's clock and keep its stamp; its stamp is not trusted (git's "racy
+clean" entries), so the next build hashes it."""
+
+
+def snapshot(found: workspace.Workspace) -> dict[str, tuple[Stamp, str]]:
+    """Stamp and hash every input, before the build reads them (a file changed while the
+    build runs then shows as changed next time)."""
+    files = {}
+    now = time.time_ns()
+    for path in inputs(found):
+        stamp = _stamp(path)
+        if stamp is not None:
+            files[str(path)] = (_trusted(stamp, now), _hash(path))
+    return files
+
+
+def _trusted(stamp: Stamp, now: int) -> Stamp:
+    """The stamp to keep: one too recent to trust is kept with no time, so it never matches."""
+    return (stamp[0], -1, stamp[2]) if stamp[1] >= now - RACY_NS else stamp
+
+
+def record(store: Cache, out: Path, pdf: bool, seen: Snapshot, summary: Summary) -> None:
+    """Keep the index of a build that has just written `out`."""
+    payload: dict[str, Any] = {
+        "files": {name: [list(stamp), sha] for name, (stamp, sha) in seen.files.items()},
+        "setting": seen.setting,
+        "zone": seen.zone,
+        "state": write.state_of(out),
+        "summary": {**asdict(summary), "notices": list(summary.notices)},
+    }
+    store.put(_key(out, pdf), {"index.json": json.dumps(payload, sort_keys=True).encode()})

@@ -7,7 +7,6 @@ import io
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -410,13 +409,3 @@ def test_the_fingerprint_printed_is_the_workspace_fingerprint(packets: Path) -> 
     for item in loaded.coalitions:
         meta = _meta(_reader(packets, item.slug))
         assert meta["/playbookfingerprint"] == fingerprint(item.coalition).full
-
-
-def test_help_and_check_do_not_import_weasyprint(sample: Path) -> None:
-    code = (
-        "import sys\nfrom playbook_builder.cli import main\nsys.argv = ['playbook', 'check', "
-        f"'--root', {str(sample)!r}]\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
-        "assert 'weasyprint' not in sys.modules, 'weasyprint was imported'\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr

@@ -1,0 +1,60 @@
+"""The quick commands import only what they use: `--help` nothing of the engine, `check`
+and the commands that read one coalition no template engine, Markdown renderer, calendar
+or PDF library. (How fast they start is the benchmark's business: `python -m bench.run`.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RENDERING = (
+    "weasyprint",
+    "icalendar",
+    "jinja2",
+    "docx",
+    "playbook_builder.build",
+    "playbook_builder.render",
+    "playbook_builder.pdf",
+    "playbook_builder.word",
+)
+ENGINE = ("pydantic", "yaml", "playbook_builder.model", "playbook_builder.load")
+
+
+def imported(*args: str) -> set[str]:
+    """The modules a `playbook ARGS` process had imported when it finished."""
+    code = (
+        "import sys, json\nfrom playbook_builder.cli import main\n"
+        f"sys.argv = ['playbook', *{list(args)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write('\\n@@' + json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    import json
+
+    return set(json.loads(done.stderr.rsplit("@@", 1)[1]))
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_load_nothing_of_the_engine(flag: str) -> None:
+    found = imported(flag)
+    assert found.isdisjoint(RENDERING + ENGINE), sorted(found & set(RENDERING + ENGINE))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "--today", "2026-11-25"],
+        ["check", "--format", "json"],
+        ["fingerprint", "housing-for-health"],
+        ["score", "housing-for-health", "--today", "2026-11-25"],
+        ["due", "--today", "2026-11-25"],
+    ],
+    ids=lambda c: " ".join(c),
+)
+def test_quick_commands_render_nothing(sample: Path, command: list[str]) -> None:
+    found = imported(*command, "--root", str(sample))
+    assert "playbook_builder.checks" in found or "playbook_builder.fingerprint" in found
+    assert found.isdisjoint(RENDERING), sorted(found & set(RENDERING))

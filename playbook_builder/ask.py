@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prompt_toolkit import prompt
+from prompt_toolkit import print_formatted_text, prompt
 from prompt_toolkit.completion import WordCompleter
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.validation import ValidationError, Validator
 
 from playbook_builder.model import MODELS, AllianceModel
@@ -56,15 +58,53 @@ class _Slug(Validator):
             )
 
 
+MODEL_LINES = {
+    "opportunistic": "one goal, one window: quick to form, light to carry, easy to end",
+    "values-bridge": "a value both sides name, carried through a season-long campaign",
+    "structural": "a body you create together (a fund, a board) for a problem of years",
+}
+TRIGGER_LINES = {
+    "cross-sector-threat": "one threat reaches every partner, each from its own side",
+    "resource-gap": "each partner holds what the others lack",
+    "stale-dynamic": "the usual allies are stuck; a new partner changes the conversation",
+}
+
+_KEYS = KeyBindings()
+
+
+@_KEYS.add("enter")
+def _accept_or_clear(event: KeyPressEvent) -> None:
+    """Enter accepts a valid answer; an invalid one is cleared, its message kept, so the
+    next try starts from an empty field rather than after the mistake."""
+    buffer = event.current_buffer
+    if buffer.complete_state is not None and buffer.complete_state.current_completion:
+        buffer.apply_completion(buffer.complete_state.current_completion)
+        return
+    if buffer.validate(set_cursor=False):
+        buffer.validate_and_handle()
+        return
+    error = buffer.validation_error
+    buffer.reset()
+    buffer.validation_error = error
+
+
 def _ask(question: str, validator: Validator, default: str = "", **extra: object) -> str:
     answer: str = prompt(
         f"{question}: ",
         validator=validator,
         validate_while_typing=True,
         default=default,
+        key_bindings=_KEYS,
+        complete_style=CompleteStyle.READLINE_LIKE,  # Tab completes in place
         **extra,  # type: ignore[arg-type]
     )
     return answer.strip()
+
+
+def _explain(lines: dict[str, str]) -> None:
+    width = max(map(len, lines))
+    for name, line in lines.items():
+        print_formatted_text(f"  {name.ljust(width)}  {line}")
 
 
 def interview(
@@ -80,6 +120,7 @@ def interview(
     name = name or _ask("Coalition name", _NotEmpty("The name"))
     purpose = purpose or _ask("Shared goal, in one sentence", _OneSentence("The goal"))
     if not model:
+        _explain(MODEL_LINES)
         model = _ask(
             f"Model ({', '.join(MODELS)})",
             _Choice(MODELS),
@@ -88,6 +129,7 @@ def interview(
     chosen: AllianceModel = model  # type: ignore[assignment]
     triggers = ("cross-sector-threat", "resource-gap", "stale-dynamic")
     if not trigger:
+        _explain(TRIGGER_LINES)
         trigger = _ask(
             f"Why now ({', '.join(triggers)})",
             _Choice(triggers),

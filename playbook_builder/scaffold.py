@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,8 +24,13 @@ _SLUG = re.compile(SLUG_PATTERN)
 
 
 def slugify(text: str) -> str:
-    """`St. Brigid's Charity` -> `st-brigid-s-charity`."""
-    return "-".join(re.findall(r"[a-z0-9]+", text.casefold())) or "partner"
+    """A readable id for a name: `St. Mark's A.M.E. Church` -> `st-marks-ame-church`,
+    `Société Générale` -> `societe-generale` (accents dropped; apostrophes and full stops
+    inside a word join it rather than split it)."""
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(char for char in plain if not unicodedata.combining(char))
+    plain = re.sub(r"(?<=\w)['\u2019.](?=\w)|(?<=\w)\.", "", plain)
+    return "-".join(re.findall(r"[a-z0-9]+", plain)) or "partner"
 
 
 def is_slug(text: str) -> bool:

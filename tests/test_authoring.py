@@ -174,17 +174,21 @@ def test_new_asks_in_a_terminal(tmp_path: Path, run: Run) -> None:
     child.expect("one sentence: every partner should be able to say it")  # as you type
     child.send("\b" * len(" For the east side."))
     child.sendline("")
+    child.expect("values-bridge +a value both sides name")  # each model in a line
     child.expect(r"Model \(")
-    child.send("structurl")
+    child.send("structurl\r")  # Enter on a wrong answer: refused, and the field cleared
     child.expect("one of: opportunistic, values-bridge, structural")
-    child.send("\b" * len("structurl") + "values-bridge\r")
+    child.send("val\t")  # Tab completes the one model that fits, in place
+    child.expect("values-bridge")
+    child.send("\r")
+    child.expect("stale-dynamic +the usual allies are stuck")
     child.expect(r"Why now \(")
     child.sendline("stale-dynamic")
     child.expect("The value both sides share:")
     child.sendline("Everyone deserves fresh food.")
     for org, person, title in (
         ("East Side Grocers", "Mo Ali", "Owner"),
-        ("Faith Food Pantry", "Rev. Lee", "Pastor"),
+        ("St. Mark's A.M.E. Church", "Rev. Lee", "Pastor"),
     ):
         child.expect("organisation:")
         child.sendline(org)
@@ -203,6 +207,9 @@ def test_new_asks_in_a_terminal(tmp_path: Path, run: Run) -> None:
     assert 'purpose: "Win a grocery store."' in text
     assert "model: values-bridge" in text
     assert "  - id: east-side-grocers" in text
+    assert "  - id: st-marks-ame-church" in text
+    assert "structurl" not in text
+    assert "model: values-bridge" in text
     assert 'name: "Rev. Lee"' in text
     assert run("check", "--root", folder).exit_code == 0
 

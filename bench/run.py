@@ -59,6 +59,11 @@ def setup() -> tuple[Path | None, Path | None]:
     return (mkdocs if mkdocs.exists() else None), (Path(hugo) if hugo else None)
 
 
+PYTHON = [sys.executable, "-P"]
+"""Every measured Python: -P keeps the current folder off the module path, so that
+PYTHONPATH (the checkout measured) decides which playbook_builder is imported."""
+
+
 def environment() -> dict[str, str]:
     """The environment of every measured process: the measured checkout first on the path."""
     env = dict(os.environ)
@@ -74,7 +79,7 @@ def timed(
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, check=False, env=environment()
+        command, cwd=cwd or "/", capture_output=True, text=True, check=False, env=environment()
     )
     seconds = time.perf_counter() - started
     if done.returncode not in ok:
@@ -85,7 +90,7 @@ def timed(
 
 def playbook(root: Path, *extra: str) -> list[str]:
     return [
-        sys.executable,
+        *PYTHON,
         "-m",
         "playbook_builder",
         "-q",
@@ -165,7 +170,7 @@ for full in ready.facts[:{sample}]:
 print(statistics.median(ours), statistics.median(bare))
 """
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment()
+        [*PYTHON, "-c", code], capture_output=True, text=True, check=True, env=environment()
     )
     ours, bare = (float(x) for x in done.stdout.split())
     return ours, bare
@@ -213,7 +218,7 @@ for slug in sorted(htmls[0]):
 """
     roots = [samples(base, False), samples(base, True)]
     done = subprocess.run(
-        [sys.executable, "-c", code, *map(str, roots), str(repeats)],
+        [*PYTHON, "-c", code, *map(str, roots), str(repeats)],
         capture_output=True,
         text=True,
         check=True,
@@ -230,10 +235,10 @@ def start_up(base: Path, rounds: int = 9) -> dict[str, float]:
     """Median seconds of each command on the three samples, run in turn with
     `python -c "import click"` so that both see the same machine."""
     root = samples(base / "cli")
-    pb = [sys.executable, "-m", "playbook_builder"]
+    pb = [*PYTHON, "-m", "playbook_builder"]
     day = ["--today", TODAY, "--root", str(root)]
     commands = {
-        "import click": ([sys.executable, "-c", "import click"], (0,)),
+        "import click": ([*PYTHON, "-c", "import click"], (0,)),
         "--help": ([*pb, "--help"], (0,)),
         "--version": ([*pb, "--version"], (0,)),
         "check": ([*pb, "check", *day], (0, 1)),
@@ -314,7 +319,7 @@ def main() -> None:
             loads = [
                 float(
                     subprocess.run(
-                        [sys.executable, "-c", load_code],
+                        [*PYTHON, "-c", load_code],
                         capture_output=True,
                         text=True,
                         check=True,

@@ -147,7 +147,12 @@ def render_outputs(
         notices.append(missing)
         pdf = packet_links = False
     guide = tuple(
-        load_guide(ready.found.layered("content"), {"t": advise.THRESHOLDS}, ready.markdown)
+        load_guide(
+            ready.found.layered("content"),
+            {"t": advise.THRESHOLDS},
+            ready.markdown,
+            ready.found.root,
+        )
     )
     keys = _keys(ready, guide, packet_links)
 
@@ -266,7 +271,9 @@ def _keys(
 
 
 def _guide_digest(guide: tuple[GuidePage, ...]) -> str:
-    return digest([part for page in guide for part in (page.name, page.title, page.html)])
+    return digest(
+        [part for page in guide for part in (page.name, page.title, page.html, page.edit or "")]
+    )
 
 
 def _weasyprint_version() -> str:

@@ -57,6 +57,8 @@ class GuidePage:
     sections: tuple[Section, ...] = field(default=())
     source: Path = Path()
     """The file it came from."""
+    edit: str | None = None
+    """Its path in the workspace, when it comes from the workspace (not the tool)."""
 
 
 _SCHEME = re.compile(r"^\s*([a-z][a-z0-9+.-]*):", re.IGNORECASE)
@@ -176,9 +178,15 @@ def _front_matter(text: str, shown: PurePosixPath) -> FrontMatter:
 
 
 def load_guide(
-    folders: Sequence[Path], context: dict[str, Any], markdown: Markdown
+    folders: Sequence[Path],
+    context: dict[str, Any],
+    markdown: Markdown,
+    root: Path | None = None,
 ) -> tuple[GuidePage, ...]:
-    """Every guidance page, the first folder's file winning for each name; sorted by order."""
+    """Every guidance page, the first folder's file winning for each name; sorted by order.
+
+    Pages from files inside the workspace `root` know their path there (for edit links).
+    """
     chosen: dict[str, Path] = {}
     for folder in folders:
         for path in sorted(folder.glob("*.md")):
@@ -194,6 +202,14 @@ def load_guide(
         comment_end_string="--#>",
     )
     pages = [_page(path, env, context, markdown) for _, path in sorted(chosen.items())]
+    if root is not None:
+        top = root.resolve()
+        pages = [
+            dataclasses.replace(page, edit=page.source.resolve().relative_to(top).as_posix())
+            if page.source.resolve().is_relative_to(top)
+            else page
+            for page in pages
+        ]
     return tuple(sorted(pages, key=lambda page: (page.order, page.name)))
 
 

@@ -722,6 +722,10 @@ class SiteConfig:
     """The organisation that keeps the playbook."""
     base_url: Annotated[str, Strict(), AfterValidator(_base_url)] = ""
     """Where the site is published, e.g. https://intranet.example.org/playbook/."""
+    edit_url: Annotated[str, Strict(), AfterValidator(_base_url)] = ""
+    """Where a file of this workspace is edited, the file's path left off, e.g.
+    https://github.com/your-org/playbook/edit/main/ : each coalition page and guidance
+    page from the workspace then links to "Edit this file"."""
     paper: Paper = "letter"
     """Paper size of the MOU packets: letter or a4."""
     timezone: Annotated[str, Strict()] = "UTC"

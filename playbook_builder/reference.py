@@ -1,4 +1,4 @@
-"""The field reference of a coalition file, written from the model's own declarations.
+"""The field reference of coalition files and playbook.yaml, from the model's declarations.
 
 Every field's name, what it accepts and what it means come from `model.py` (its types and
 the docstring under each field), so the reference cannot drift from what `check`
@@ -13,7 +13,7 @@ import sys
 import typing
 from typing import Any
 
-from playbook_builder.model import Coalition
+from playbook_builder.model import Coalition, SiteConfig
 from playbook_builder.validate import adapter, describe_type
 
 INTRO = """\
@@ -57,17 +57,25 @@ EXAMPLE = (
 
 def reference(example: str = EXAMPLE) -> str:
     """The whole reference, as Markdown (`example`: the sentence pointing at an example)."""
-    schema = adapter(Coalition).json_schema()
-    definitions = schema.get("$defs", {})
     lines = [INTRO.format(example=example)]
-    order: list[type] = [Coalition]
+    lines += _tables(Coalition, "The coalition")
+    lines += _tables(SiteConfig, "The settings: `playbook.yaml`")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _tables(top: type, title: str) -> list[str]:
+    """A table of `top`'s fields, then one for each record it holds, in first-use order."""
+    schema = adapter(top).json_schema()
+    definitions = schema.get("$defs", {})
+    lines: list[str] = []
+    order: list[type] = [top]
     for record in order:
         hints = typing.get_type_hints(record, include_extras=True)
-        described = (schema if record is Coalition else definitions.get(record.__name__, {})).get(
+        described = (schema if record is top else definitions.get(record.__name__, {})).get(
             "properties", {}
         )
-        title = "The coalition" if record is Coalition else f"`{record.__name__}`"
-        lines.append(f"## {title}\n")
+        heading = title if record is top else f"`{record.__name__}`"
+        lines.append(f"## {heading}\n")
         lines.append(f"{(record.__doc__ or '').strip()}\n")
         lines.append("| field | required | accepts | meaning |")
         lines.append("|---|---|---|---|")
@@ -77,6 +85,7 @@ def reference(example: str = EXAMPLE) -> str:
                 field.default_factory is dataclasses.MISSING
             )
             meaning = str(described.get(field.name, {}).get("description", "")).replace("|", "/")
+            meaning = " ".join(meaning.split())
             accepts = describe_type(hint).replace("|", "/").replace(_QUOTES, "")
             records = _records(hint)
             if not meaning and records:
@@ -89,7 +98,7 @@ def reference(example: str = EXAMPLE) -> str:
                 f"| `{field.name}` | {'yes' if required else ''} | {accepts} | {meaning} |"
             )
         lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return lines
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ class Renderer:
                 root=root,
                 today=self.today,
                 version=__version__,
-                **context,
+                **{"source": None, **context},
             )
         except TemplateError as err:
             where = getattr(err, "filename", None) or template
@@ -300,7 +300,7 @@ def coalition_pages(
 
     `events` are its calendar events when the caller has them already.
     """
-    common = _common(guide)
+    common = {**_common(guide), "source": view.item.path}
     if events is None:
         events = renderer.calendar_events(view)
     base = f"coalitions/{view.slug}/"
@@ -343,6 +343,7 @@ def guide_pages(renderer: Renderer, guide: Sequence[GuidePage]) -> dict[str, byt
             pages=guide,
             page_before=guide[index - 1] if index > 0 else None,
             page_after=guide[index + 1] if index + 1 < len(guide) else None,
+            source=page.edit,
             **common,
         )
     return pages

@@ -160,6 +160,9 @@ title: {title}
 organization: {organization}
 # where the site is published (used in calendar identifiers); may stay empty
 base_url: ""
+# where a file of this playbook is edited, its path left off, e.g.
+# https://github.com/your-org/playbook/edit/main/ (pages then link "Edit this file")
+edit_url: ""
 # paper size of the MOU packets: letter or a4
 paper: letter
 # IANA time zone for dates and calendars

@@ -321,3 +321,36 @@ def test_repository_builds_as_a_playbook(tmp_path: Path, run: Run) -> None:
     shutil.copytree(REPO, root, ignore=shutil.ignore_patterns(".venv", "site", ".git", "*cache*"))
     assert run("build", "--root", root, "--today", TODAY).exit_code == 0
     assert (root / "site" / "index.html").is_file()
+
+
+def test_edit_links_lead_to_the_file_when_the_settings_name_where_files_are_edited(
+    sample: Path, run: Run
+) -> None:
+    edit = "https://github.com/example-org/playbook/edit/main/"
+    config = sample / "playbook.yaml"
+    config.write_text(config.read_text() + f"edit_url: {edit}\n")
+    (sample / "content").mkdir()
+    (sample / "content" / "faq.md").write_text(
+        "---\ntitle: Our questions\norder: 9\n---\n# Our questions\n\nAsk us.\n"
+    )
+    assert run("build", "--root", sample, "--no-pdf", "--today", "2026-11-25").exit_code == 0
+    site = sample / "site"
+
+    def links(page: str) -> list[str]:
+        return [
+            attrs["href"]
+            for tag, attrs in parse(site / page).tags
+            if tag == "a" and attrs.get("class") == "edit-link"
+        ]
+
+    for page in ("index.html", "mou.html", "history.html"):
+        assert links(f"coalitions/housing-for-health/{page}") == [
+            edit + "coalitions/housing-for-health.yaml"
+        ]
+    assert links("guide/faq.html") == [edit + "content/faq.md"]
+    assert links("guide/models.html") == []  # the tool's own page: nothing to edit here
+    assert links("index.html") == []
+    config.write_text(config.read_text().replace(edit, "javascript:alert(1)"))
+    refused = run("check", "--root", sample)
+    assert refused.exit_code == 1
+    assert "edit_url" in refused.stdout

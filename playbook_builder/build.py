@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -20,6 +20,7 @@ from playbook_builder import (
     advise,
     facts,
     history,
+    index,
     load,
     pool,
     render,
@@ -119,10 +120,17 @@ class Outputs:
     notices: tuple[str, ...]
     cached: int
     """Coalitions whose outputs all came from the cache."""
+    kept: dict[str, str] = field(default_factory=dict)
+    """Files the output folder already holds and keeps as they are: SHA-256 by name."""
+    owned: dict[str, list[str]] = field(default_factory=dict)
+    """The output names each cache entry made, by cache key."""
+    extra: dict[str, dict[str, str]] = field(default_factory=dict)
+    """The by-products of each cache entry (calendar events, page counts), by cache key."""
 
 
 _ICS = ".ics-events"
 _PAGES = ".packet-pages"
+_BY_PRODUCTS = (_ICS, _PAGES)
 
 
 def render_outputs(
@@ -133,12 +141,15 @@ def render_outputs(
     packet_links: bool,
     jobs: int | None = None,
     on_packet: Callable[[int, int, str], None] | None = None,
+    kept: Mapping[str, index.Bundle] | None = None,
 ) -> Outputs:
     """Lay out the whole site: cached where the inputs are unchanged, rendered otherwise.
 
     `pdf` renders the packets; `packet_links` makes pages link to them (a preview serves
-    packets on request, so it links to them without rendering them here).
+    packets on request, so it links to them without rendering them here). `kept` are the
+    cache entries whose files the output folder holds as they are: those stay, unread.
     """
+    kept = kept or {}
     notices: list[str] = []
     if ready.past.shallow:
         notices.append(f"warning: {history.SHALLOW_ADVICE}")
@@ -156,13 +167,18 @@ def render_outputs(
     )
     keys = _keys(ready, guide, packet_links)
 
-    bundles: dict[str, dict[str, bytes]] = {}
+    entries: dict[str, dict[str, bytes]] = {}  # by cache key
+    carried: dict[str, str] = {}
+    owned: dict[str, list[str]] = {}
     tasks: list[pool.Task] = []
     for fact in ready.facts:
         pages_key, packet_key = keys[fact.slug]
-        pages = store.get(pages_key)
-        packet = store.get(packet_key) if pdf else {}
-        bundles[fact.slug] = {**(pages or {}), **(packet or {})}
+        pages = _carry(kept, pages_key, carried, owned) or store.get(pages_key)
+        packet = (_carry(kept, packet_key, carried, owned) or store.get(packet_key)) if pdf else {}
+        if pages is not None:
+            entries[pages_key] = pages
+        if pdf and packet is not None:
+            entries[packet_key] = packet
         if pages is None or packet is None:
             tasks.append(pool.Task(fact.slug, pages is None, pdf and packet is None))
 
@@ -175,29 +191,29 @@ def render_outputs(
         pages_key, packet_key = keys[result.slug]
         if result.pages:
             store.put(pages_key, result.pages)
+            entries[pages_key] = result.pages
         if result.packet is not None:
             store.put(packet_key, result.packet)
+            entries[packet_key] = result.packet
             done += 1
             if on_packet is not None:
                 on_packet(done, total, result.slug)
-        bundles[result.slug].update(result.pages)
-        bundles[result.slug].update(result.packet or {})
         notices.extend(f"{result.slug}: {line}" for line in result.notices)
     if pdf and total:
         notices.extend(_subsetting_notice())
 
     files: dict[str, bytes] = dict(ready.renderer.assets())
-    page_count = 0
-    for bundle in bundles.values():
-        for name, data in bundle.items():
-            if name == _PAGES:
-                page_count += int(data)
-            elif name != _ICS:
-                files[name] = data
+    extra: dict[str, dict[str, str]] = {}
+    for key, entry in entries.items():
+        names = [name for name in entry if name not in _BY_PRODUCTS]
+        owned.setdefault(key, names)
+        extra[key] = {name: entry[name].decode() for name in _BY_PRODUCTS if name in entry}
+        files.update((name, entry[name]) for name in names)
+    page_count = sum(int(by.get(_PAGES, "0")) for by in extra.values())
     shared_key = digest([*sorted(k for pair in keys.values() for k in pair), _guide_digest(guide)])
     shared = store.get(shared_key)
     if shared is None:
-        events = {slug: bundle[_ICS] for slug, bundle in bundles.items()}
+        events = {slug: entries[keys[slug][0]][_ICS] for slug in keys}
         shared = render.shared_pages(
             ready.renderer, ready.facts, ready.loaded.coalitions, guide, ready.markdown, events
         )
@@ -210,7 +226,26 @@ def render_outputs(
         pages=page_count,
         notices=tuple(notices),
         cached=len(ready.facts) - len(tasks),
+        kept=carried,
+        owned=owned,
+        extra=extra,
     )
+
+
+def _carry(
+    kept: Mapping[str, index.Bundle],
+    key: str,
+    carried: dict[str, str],
+    owned: dict[str, list[str]],
+) -> dict[str, bytes] | None:
+    """The by-products of the cache entry `key` when the output folder still holds what it
+    made (its files are then kept where they are, never read), else None."""
+    bundle = kept.get(key)
+    if bundle is None:
+        return None
+    carried.update(bundle.files)
+    owned[key] = list(bundle.files)
+    return {name: text.encode() for name, text in bundle.extra.items()}
 
 
 def _render(
@@ -391,54 +426,61 @@ def build(
     """Load, gather, lay out and write the site and packets; raises ContractError on bad
     input. Nothing in the output folder changes unless the whole build succeeds; nothing
     at all happens when no input changed since the last build (see index.py)."""
-    from playbook_builder import index
-
     found = workspace.find(root)
     target = out if out is not None else found.root / "site"
     store = Cache.for_workspace(found.root) if use_cache else Cache(None)
     write.check_target(target, found.root)
     resolved = target.resolve()
-    if use_cache:
-        same = index.unchanged(found, resolved, pdf, today, store)
-        if stages is not None:
-            stages.mark("index", "nothing changed" if same else "inputs changed, or first build")
-        if same is not None:
-            summary, day, refreshed = same
-            if refreshed is not None:  # touched, not changed: stamp them, no hashing next time
-                index.record(store, resolved, pdf, refreshed, summary)
-            return Built(
-                out=resolved,
-                files=summary.files,
-                bytes=summary.bytes,
-                coalitions=summary.coalitions,
-                advisories=summary.advisories,
-                packets=summary.packets,
-                pages=summary.pages,
-                today=day,
-                notices=summary.notices,
-                cached=summary.coalitions,
-                unchanged=True,
-            )
+    saved = index.read(store, resolved, pdf) if use_cache else None
+    same = index.unchanged(saved, found, resolved, pdf, today) if saved is not None else None
+    if stages is not None:
+        stages.mark("index", "nothing changed" if same else "inputs changed, or a first build")
+    if saved is not None and same is not None:
+        day, refreshed = same
+        if refreshed is not None:  # touched, not changed: stamp them, no hashing next time
+            index.record(store, resolved, pdf, refreshed, saved.summary, saved.bundles)
+        summary = saved.summary
+        return Built(
+            out=resolved,
+            files=summary.files,
+            bytes=summary.bytes,
+            coalitions=summary.coalitions,
+            advisories=summary.advisories,
+            packets=summary.packets,
+            pages=summary.pages,
+            today=day,
+            notices=summary.notices,
+            cached=summary.coalitions,
+            unchanged=True,
+        )
     seen = index.snapshot(found) if use_cache else {}
     ready = prepare(found.root, today, store=store, stages=stages)
     with write.locked(target):
         made = render_outputs(
-            ready, store, pdf=pdf, packet_links=pdf, jobs=jobs, on_packet=on_packet
+            ready,
+            store,
+            pdf=pdf,
+            packet_links=pdf,
+            jobs=jobs,
+            on_packet=on_packet,
+            kept=index.kept(saved, resolved),
         )
         if stages is not None:
             fresh = len(ready.facts) - made.cached
             stages.mark(
                 "lay out",
-                f"{len(made.files)} files; {fresh} coalitions rendered, {made.cached} from "
-                f"the cache; {made.packets} packets of {made.pages} pages",
+                f"{len(made.files) + len(made.kept)} files ({len(made.kept)} kept as they "
+                f"are); coalitions: {fresh} rendered, {made.cached} from the cache; "
+                f"packets: {made.packets}, of {made.pages} pages",
             )
-        wrote = write.write_site(made.files, target)
+        shas = {**write.digests(made.files), **made.kept}
+        wrote = write.write_site(made.files, target, kept=made.kept, shas=shas)
+        sizes = sum(len(data) for data in made.files.values())
         if stages is not None:
-            size = sum(len(data) for data in made.files.values()) / 1024
-            stages.mark("write", f"{size:,.0f} KiB" if wrote else "already there, not written")
+            stages.mark("write", f"{sizes / 1024:,.0f} KiB new" if wrote else "already there")
         summary = index.Summary(
-            files=len(made.files),
-            bytes=sum(len(data) for data in made.files.values()),
+            files=len(shas),
+            bytes=sizes + write.size_of(resolved, made.kept),
             coalitions=len(ready.facts),
             advisories=sum(len(f.advisories) for f in ready.facts),
             packets=made.packets,
@@ -448,7 +490,11 @@ def build(
         if use_cache and (made.packets or not pdf or not ready.facts):
             setting = index.setting(found, resolved, pdf, ready.today)
             snapshot = index.Snapshot(seen, setting, ready.loaded.config.timezone)
-            index.record(store, resolved, pdf, snapshot, summary)
+            bundles = {
+                key: index.Bundle({name: shas[name] for name in names}, made.extra.get(key, {}))
+                for key, names in made.owned.items()
+            }
+            index.record(store, resolved, pdf, snapshot, summary, bundles)
     store.prune()
     return Built(
         out=resolved,

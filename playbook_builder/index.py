@@ -118,30 +118,67 @@ def _key(out: Path, pdf: bool) -> str:
     return digest(["index", str(out), str(pdf)])
 
 
-def unchanged(
-    found: workspace.Workspace,
-    out: Path,
-    pdf: bool,
-    today: datetime.date | None,
-    store: Cache,
-) -> tuple[Summary, datetime.date, Snapshot | None] | None:
-    """The last build's summary and date when a build now would make exactly what `out`
-    holds, else None. Hashes only the files whose stamp changed; when some did and their
-    bytes did not, the refreshed index comes back to be recorded."""
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """The outputs one cache entry made: each file's SHA-256 by its name in the output,
+    and the small by-products other pages are made from (calendar events, page counts)."""
+
+    files: dict[str, str]
+    extra: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """The index as the last build left it."""
+
+    summary: Summary
+    snapshot: Snapshot
+    state: str
+    """The output folder's state file as that build wrote it."""
+    bundles: dict[str, Bundle]
+    """By cache key."""
+
+
+def read(store: Cache, out: Path, pdf: bool) -> Saved | None:
+    """The index of the last build into `out` (with or without packets), if a sound one."""
     entry = store.get(_key(out, pdf))
     if entry is None:
         return None
     try:
         saved = json.loads(entry["index.json"])
         summary = Summary(**{**saved["summary"], "notices": tuple(saved["summary"]["notices"])})
-        zone, state = str(saved["zone"]), str(saved["state"])
-        known = {name: (tuple(value[0]), str(value[1])) for name, value in saved["files"].items()}
+        files = {name: (tuple(value[0]), str(value[1])) for name, value in saved["files"].items()}
+        bundles = {
+            key: Bundle(dict(value["files"]), dict(value["extra"]))
+            for key, value in saved["bundles"].items()
+        }
+        return Saved(
+            summary=summary,
+            snapshot=Snapshot(files, str(saved["setting"]), str(saved["zone"])),
+            state=str(saved["state"]),
+            bundles=bundles,
+        )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def unchanged(
+    saved: Saved,
+    found: workspace.Workspace,
+    out: Path,
+    pdf: bool,
+    today: datetime.date | None,
+) -> tuple[datetime.date, Snapshot | None] | None:
+    """The date of the last build when a build now would make exactly what `out` holds,
+    else None. Hashes only the files whose stamp changed; when some did and their bytes did
+    not, the refreshed snapshot comes back to be recorded."""
     from playbook_builder.checks import resolve_today
 
-    day = resolve_today(today, zone)
-    if setting(found, out, pdf, day) != saved["setting"] or not write.untouched(out, state):
+    known = saved.snapshot.files
+    day = resolve_today(today, saved.snapshot.zone)
+    if setting(found, out, pdf, day) != saved.snapshot.setting:
+        return None
+    if not write.untouched(out, saved.state):
         return None
     files: dict[str, tuple[Stamp, str]] = {}
     refreshed = False
@@ -159,8 +196,17 @@ def unchanged(
         files[name] = (_trusted(stamp, now), before[1])
     if files.keys() != known.keys():
         return None
-    fresh = Snapshot(files, saved["setting"], zone) if refreshed else None
-    return summary, day, fresh
+    return day, (
+        Snapshot(files, saved.snapshot.setting, saved.snapshot.zone) if refreshed else None
+    )
+
+
+def kept(saved: Saved | None, out: Path) -> dict[str, Bundle]:
+    """What the last build made that is still in `out` exactly as it left it, by cache key
+    (nothing when `out` was touched since)."""
+    if saved is None or not write.untouched(out, saved.state):
+        return {}
+    return saved.bundles
 
 
 RACY_NS = 3_000_000_000
@@ -186,7 +232,14 @@ def _trusted(stamp: Stamp, now: int) -> Stamp:
     return (stamp[0], -1, stamp[2]) if stamp[1] >= now - RACY_NS else stamp
 
 
-def record(store: Cache, out: Path, pdf: bool, seen: Snapshot, summary: Summary) -> None:
+def record(
+    store: Cache,
+    out: Path,
+    pdf: bool,
+    seen: Snapshot,
+    summary: Summary,
+    bundles: dict[str, Bundle],
+) -> None:
     """Keep the index of a build that has just written `out`."""
     payload: dict[str, Any] = {
         "files": {name: [list(stamp), sha] for name, (stamp, sha) in seen.files.items()},
@@ -194,5 +247,6 @@ def record(store: Cache, out: Path, pdf: bool, seen: Snapshot, summary: Summary)
         "zone": seen.zone,
         "state": write.state_of(out),
         "summary": {**asdict(summary), "notices": list(summary.notices)},
+        "bundles": {key: {"files": b.files, "extra": b.extra} for key, b in bundles.items()},
     }
     store.put(_key(out, pdf), {"index.json": json.dumps(payload, sort_keys=True).encode()})

@@ -15,7 +15,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -133,17 +133,39 @@ def _cannot_write(out: Path, err: OSError) -> str:
     return f"cannot write the output folder {out}: {err.strerror or err}{where}"
 
 
-def write_site(files: Mapping[str, bytes], out: Path) -> bool:
+def digests(files: Mapping[str, bytes]) -> dict[str, str]:
+    """The SHA-256 of each file, by name."""
+    return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+
+
+def size_of(out: Path, names: Iterable[str]) -> int:
+    """Bytes of the files `names` in the output folder."""
+    return sum(os.lstat(out.joinpath(*PurePosixPath(name).parts)).st_size for name in names)
+
+
+def write_site(
+    files: Mapping[str, bytes],
+    out: Path,
+    *,
+    kept: Mapping[str, str] | None = None,
+    shas: Mapping[str, str] | None = None,
+) -> bool:
     """Write every file into a new folder, then swap it in place of `out`.
+
+    `kept` names files that `out` holds already and that stay exactly as they are (their
+    SHA-256 by name): they are linked into the new folder, never read. The caller vouches
+    that `out` was not touched since it was written (see index.py). `shas` are the hashes
+    of all files when the caller has them already.
 
     Returns False, writing nothing, when `out` already holds exactly these files as the
     previous build left them (same contents, and no file touched, added or removed since).
     """
+    kept = kept or {}
     refuse_links(out)
     out = out.resolve()
     parent = out.parent
     state = parent / f".{out.name}.state"
-    contents = _contents_digest(files)
+    contents = _contents_digest(shas if shas is not None else {**digests(files), **kept})
     try:
         unchanged = state.read_text() == f"{contents}\n{_tree_digest(out)}\n"
     except OSError:
@@ -157,7 +179,7 @@ def write_site(files: Mapping[str, bytes], out: Path) -> bool:
         raise PlaybookError(_cannot_write(out, err)) from err
     try:
         folders: set[Path] = set()
-        for name in sorted(files):
+        for name in sorted({*files, *kept}):
             relative = PurePosixPath(name)
             if relative.is_absolute() or ".." in relative.parts:
                 raise PlaybookError(f"refusing to write {name!r} outside the output folder")
@@ -165,7 +187,10 @@ def write_site(files: Mapping[str, bytes], out: Path) -> bool:
             if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.add(target.parent)
-            if not _link_unchanged(out.joinpath(*relative.parts), target, files[name]):
+            old = out.joinpath(*relative.parts)
+            if name not in files:
+                _keep(old, target)
+            elif not _link_unchanged(old, target, files[name]):
                 target.write_bytes(files[name])
         staging.chmod(0o755)
         _swap(staging, out)
@@ -194,11 +219,21 @@ def untouched(out: Path, state: str) -> bool:
     return bool(state) and state_of(out) == state and lines[1:2] == [_tree_digest(out.resolve())]
 
 
-def _contents_digest(files: Mapping[str, bytes]) -> str:
+def _contents_digest(shas: Mapping[str, str]) -> str:
     digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    for name in sorted(shas):
+        digest.update(f"{name}\0{shas[name]}\n".encode())
     return digest.hexdigest()
+
+
+def _keep(old: Path, target: Path) -> None:
+    """Carry a file of the previous output over unread: a hard link, else a copy."""
+    if old.is_symlink():
+        raise PlaybookError(f"refusing to keep {old}: it is a symbolic link")
+    try:
+        os.link(old, target)
+    except OSError:
+        shutil.copyfile(old, target)
 
 
 def _tree_digest(out: Path) -> str:

@@ -131,6 +131,10 @@ class Outputs:
 _ICS = ".ics-events"
 _PAGES = ".packet-pages"
 _BY_PRODUCTS = (_ICS, _PAGES)
+_OTHER_PARTS = ("briefing", "docx")
+"""A packet's parts besides the signing packet itself, made as a task of their own."""
+_PACKET_FILES = 4
+"""Files in a finished packet entry: signing packet, briefing, Word agreement, page count."""
 
 
 def render_outputs(
@@ -180,25 +184,36 @@ def render_outputs(
         if pdf and packet is not None:
             entries[packet_key] = packet
         if pages is None or packet is None:
-            tasks.append(pool.Task(fact.slug, pages is None, pdf and packet is None))
+            printing = pdf and packet is None
+            tasks.append(pool.Task(fact.slug, pages is None, ("mou",) if printing else ()))
+            if printing:
+                tasks.append(pool.Task(fact.slug, False, _OTHER_PARTS))
 
     def render_task(task: pool.Task) -> pool.Result:
         return _render(ready, guide, packet_links, task)
 
-    total = sum(1 for task in tasks if task.packet)
+    total = sum(1 for task in tasks if "mou" in task.packet)
     done = 0
+    parts: dict[str, dict[str, bytes]] = {}
+    said: dict[str, list[str]] = {}
     for result in pool.run(render_task, tasks, jobs):
         pages_key, packet_key = keys[result.slug]
         if result.pages:
             store.put(pages_key, result.pages)
             entries[pages_key] = result.pages
+        said.setdefault(result.slug, []).extend(result.notices)
         if result.packet is not None:
-            store.put(packet_key, result.packet)
-            entries[packet_key] = result.packet
+            packet = parts.setdefault(result.slug, {})
+            packet.update(result.packet)
+            if len(packet) < _PACKET_FILES:
+                continue  # the other part is still being made
+            store.put(packet_key, packet)
+            entries[packet_key] = packet
             done += 1
             if on_packet is not None:
                 on_packet(done, total, result.slug)
-        notices.extend(f"{result.slug}: {line}" for line in result.notices)
+    for slug, lines in sorted(said.items()):
+        notices.extend(f"{slug}: {line}" for line in dict.fromkeys(lines))
     if pdf and total:
         notices.extend(_subsetting_notice())
 
@@ -225,7 +240,7 @@ def render_outputs(
         packets=len(ready.facts) if pdf else 0,
         pages=page_count,
         notices=tuple(notices),
-        cached=len(ready.facts) - len(tasks),
+        cached=len(ready.facts) - len({task.slug for task in tasks}),
         kept=carried,
         owned=owned,
         extra=extra,
@@ -259,19 +274,22 @@ def _render(
         events = ready.renderer.calendar_events(fact)
         pages = render.coalition_pages(ready.renderer, fact, guide, packet_links, events)
         pages[_ICS] = events
-    packet = None
-    notices: tuple[str, ...] = ()
+    packet: dict[str, bytes] | None = None
+    notices: list[str] = []
     if task.packet:
-        rendered = render_packet(ready, fact)
-        briefing = render_packet(ready, fact, "briefing")
-        packet = {
-            packet_path(task.slug): rendered.pdf,
-            packet_path(task.slug, "briefing"): briefing.pdf,
-            packet_path(task.slug, "docx"): agreement_docx(ready, fact),
-            _PAGES: str(rendered.pages).encode(),
-        }
-        notices = tuple(dict.fromkeys([*packet_notices(rendered), *packet_notices(briefing)]))
-    return pool.Result(task.slug, pages, packet, notices)
+        packet = {}
+        for part in task.packet:
+            if part == "docx":
+                packet[packet_path(task.slug, "docx")] = agreement_docx(ready, fact)
+                continue
+            rendered = render_packet(ready, fact, "briefing" if part == "briefing" else "mou")
+            packet[packet_path(task.slug, "briefing" if part == "briefing" else "mou")] = (
+                rendered.pdf
+            )
+            notices += packet_notices(rendered)
+            if part == "mou":
+                packet[_PAGES] = str(rendered.pages).encode()
+    return pool.Result(task.slug, pages, packet, tuple(notices))
 
 
 def _keys(

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 class Task:
     slug: str
     pages: bool
-    packet: bool
+    packet: tuple[str, ...] = ()
+    """The parts of the packet to make ("mou", "briefing", "docx"): a coalition's parts
+    may go to different workers, so that one changed coalition uses every core."""
 
 
 @dataclass(frozen=True, slots=True)

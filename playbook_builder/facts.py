@@ -163,7 +163,13 @@ def gather(
     versions = _versions(coalitions, config, past, prints, records)
     return {
         item.slug: coalition_facts(
-            item, advice[item.slug], today, past, versions.get(item.slug, ()), records[item.slug]
+            item,
+            advice[item.slug],
+            today,
+            past,
+            versions.get(item.slug, ()),
+            records[item.slug],
+            prints[item.slug],
         )
         for item in coalitions
     }
@@ -176,13 +182,14 @@ def coalition_facts(
     past: history.History = history.NO_HISTORY,
     versions: Sequence[Version] = (),
     terms: SignedTerms | None = None,
+    print_: Fingerprint | None = None,
 ) -> CoalitionFacts:
     """The facts of one coalition. `versions` are (full fingerprint, terms, coalition) per
-    commit of its file, newest first, as `gather` reads them from git; `terms` are its
-    signed terms when the caller has them already."""
+    commit of its file, newest first, as `gather` reads them from git; `terms` and
+    `print_` are its signed terms and their fingerprint when the caller has them already."""
     c = item.coalition
     terms = terms or signed_terms(c)
-    print_ = fingerprint(terms)
+    print_ = print_ or fingerprint(terms)
     grid = advise.matrix(c)
     latest = c.latest_signatures()
     partners = []

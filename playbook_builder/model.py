@@ -10,6 +10,7 @@ The pydantic annotations here are declarations only (types, ranges, patterns, do
 from __future__ import annotations
 
 import datetime
+import re
 import unicodedata
 from dataclasses import dataclass, field, fields, is_dataclass
 from fractions import Fraction
@@ -99,8 +100,15 @@ def _refuse(char: str, allowed: str) -> PydanticCustomError:
     )
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+"""The control characters (category Cc) of ASCII but tab and line feed."""
+_ASCII_LINE_BREAK = re.compile(r"[\n\r\x0b\x0c]")
+
+
 def _visible_text(value: str) -> str:
     """Free text: any character but those that change the direction of what follows."""
+    if value.isascii() and not _ASCII_CONTROL.search(value):
+        return value  # the common case, at C speed: ASCII has no direction or format marks
     for char in value:
         if char in DIRECTION_CONTROLS:
             raise _refuse(char, "text without direction-changing characters (delete it)")
@@ -111,6 +119,8 @@ def _visible_text(value: str) -> str:
 
 def _one_line(value: str) -> str:
     """A name, id, signer or title: one line, and no invisible format characters."""
+    if value.isascii() and not _ASCII_LINE_BREAK.search(value):
+        return value  # _visible_text has refused ASCII control characters already
     for char in value:
         if char in "\n\r\x0b\x0c\x85\u2028\u2029":
             raise _refuse(char, "one line of text (names and titles cannot break lines)")
@@ -771,10 +781,18 @@ class CoalitionFile:
     """The file's text as read (BOM and CRLF removed)."""
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def json_ready(value: Any) -> Any:
     """Plain JSON values for a model (dates as ISO text, fractions as `2/3`)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: json_ready(getattr(value, f.name)) for f in fields(value)}
+    if value is None or isinstance(value, str | int | float):
+        return value
+    names = _FIELD_NAMES.get(type(value))
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: json_ready(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, tuple | list):

@@ -461,6 +461,7 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("js-default")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_markdown(source: str) -> str:
     """A clause's Markdown with the whitespace that cannot change how it reads normalised.
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from playbook_builder import schedule
 from playbook_builder.model import Communication, Exit, Launch, Mou, Review
 from tests.unit.make import coalition
@@ -71,3 +74,17 @@ def test_events_come_in_date_order() -> None:
         ("2027-07-10", "check-in"),
         ("2027-08-01", "sunset"),
     ]
+
+
+@given(
+    day=st.dates(min_value=date(1900, 1, 1), max_value=date(2199, 12, 31)),
+    months=st.integers(min_value=-1200, max_value=1200),
+)
+def test_adding_months_is_dateutils_arithmetic(day: date, months: int) -> None:
+    from dateutil.relativedelta import relativedelta
+
+    try:
+        expected = day + relativedelta(months=months)
+    except (ValueError, OverflowError):
+        return  # beyond the calendar either way
+    assert schedule.add_months(day, months) == expected

@@ -9,6 +9,7 @@ preview server calls the same two functions, so a page cannot differ between the
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -183,11 +184,11 @@ def render_outputs(
             entries[pages_key] = pages
         if pdf and packet is not None:
             entries[packet_key] = packet
-        if pages is None or packet is None:
-            printing = pdf and packet is None
-            tasks.append(pool.Task(fact.slug, pages is None, ("mou",) if printing else ()))
-            if printing:
-                tasks.append(pool.Task(fact.slug, False, _OTHER_PARTS))
+        if pages is None:
+            tasks.append(pool.Task(fact.slug, True))
+        if pdf and packet is None:
+            tasks.append(pool.Task(fact.slug, False, ("mou",)))
+            tasks.append(pool.Task(fact.slug, False, _OTHER_PARTS))
 
     def render_task(task: pool.Task) -> pool.Result:
         return _render(ready, guide, packet_links, task)
@@ -196,26 +197,33 @@ def render_outputs(
     done = 0
     parts: dict[str, dict[str, bytes]] = {}
     said: dict[str, list[str]] = {}
-    for result in pool.run(render_task, tasks, jobs):
-        pages_key, packet_key = keys[result.slug]
-        if result.pages:
-            store.put(pages_key, result.pages)
-            entries[pages_key] = result.pages
-        said.setdefault(result.slug, []).extend(result.notices)
-        if result.packet is not None:
-            packet = parts.setdefault(result.slug, {})
-            packet.update(result.packet)
-            if len(packet) < _PACKET_FILES:
-                continue  # the other part is still being made
-            store.put(packet_key, packet)
-            entries[packet_key] = packet
-            done += 1
-            if on_packet is not None:
-                on_packet(done, total, result.slug)
+    waiting = {task.slug for task in tasks if task.pages}
+    shared: dict[str, bytes] | None = None
+    results = pool.run(render_task, tasks, jobs)  # workers start now
+    for result in itertools.chain([None], results):
+        if result is not None:
+            pages_key, packet_key = keys[result.slug]
+            if result.pages:
+                store.put(pages_key, result.pages)
+                entries[pages_key] = result.pages
+                waiting.discard(result.slug)
+            said.setdefault(result.slug, []).extend(result.notices)
+            if result.packet is not None:
+                packet = parts.setdefault(result.slug, {})
+                packet.update(result.packet)
+                if len(packet) == _PACKET_FILES:  # both parts are in
+                    store.put(packet_key, packet)
+                    entries[packet_key] = packet
+                    done += 1
+                    if on_packet is not None:
+                        on_packet(done, total, result.slug)
+        if shared is None and not waiting:  # every page is in: while packets print
+            shared = _shared(ready, store, guide, keys, entries)
     for slug, lines in sorted(said.items()):
         notices.extend(f"{slug}: {line}" for line in dict.fromkeys(lines))
     if pdf and total:
         notices.extend(_subsetting_notice())
+    assert shared is not None
 
     files: dict[str, bytes] = dict(ready.renderer.assets())
     extra: dict[str, dict[str, str]] = {}
@@ -225,15 +233,6 @@ def render_outputs(
         extra[key] = {name: entry[name].decode() for name in _BY_PRODUCTS if name in entry}
         files.update((name, entry[name]) for name in names)
     page_count = sum(int(by.get(_PAGES, "0")) for by in extra.values())
-    shared_key = digest([*sorted(k for pair in keys.values() for k in pair), _guide_digest(guide)])
-    shared = store.get(shared_key)
-    if shared is None:
-        events = {slug: entries[keys[slug][0]][_ICS] for slug in keys}
-        shared = render.shared_pages(
-            ready.renderer, ready.facts, ready.loaded.coalitions, guide, ready.markdown, events
-        )
-        shared.update(render.guide_pages(ready.renderer, guide))
-        store.put(shared_key, shared)
     files.update(shared)
     return Outputs(
         files=files,
@@ -245,6 +244,26 @@ def render_outputs(
         owned=owned,
         extra=extra,
     )
+
+
+def _shared(
+    ready: Prepared,
+    store: Cache,
+    guide: tuple[GuidePage, ...],
+    keys: Mapping[str, tuple[str, str]],
+    entries: Mapping[str, Mapping[str, bytes]],
+) -> dict[str, bytes]:
+    """The pages about every coalition at once, and the guidance pages."""
+    shared_key = digest([*sorted(k for pair in keys.values() for k in pair), _guide_digest(guide)])
+    shared = store.get(shared_key)
+    if shared is None:
+        events = {slug: entries[keys[slug][0]][_ICS] for slug in keys}
+        shared = render.shared_pages(
+            ready.renderer, ready.facts, ready.loaded.coalitions, guide, ready.markdown, events
+        )
+        shared.update(render.guide_pages(ready.renderer, guide))
+        store.put(shared_key, shared)
+    return shared
 
 
 def _carry(

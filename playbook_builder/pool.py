@@ -46,19 +46,26 @@ def _run_in_worker(task: Task) -> Result:
 
 
 def run(render: Render, tasks: Sequence[Task], jobs: int | None) -> Iterator[Result]:
-    """Render every task, in up to `jobs` worker processes when the work is worth it."""
+    """Render every task, in up to `jobs` worker processes when the work is worth it.
+
+    Worker tasks are handed out at once, before the first result is asked for, so the
+    caller can do work of its own while they run. Pages come first: they are quick, and
+    what the caller makes of all pages (the shared ones) then overlaps the packets.
+    """
     workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     heavy = sum(4 if task.packet else 1 for task in tasks)
     if workers == 1 or heavy < 8 or "fork" not in multiprocessing.get_all_start_methods():
-        for task in tasks:
-            yield render(task)
-        return
+        return (render(task) for task in tasks)
     context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(
+    pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_adopt, initargs=(render,)
-    ) as pool:
-        # packets first: they take longest, so the pool stays busy to the end
-        ordered = sorted(tasks, key=lambda task: not task.packet)
-        futures = [pool.submit(_run_in_worker, task) for task in ordered]
-        for future in concurrent.futures.as_completed(futures):
-            yield future.result()
+    )
+    ordered = sorted(tasks, key=lambda task: (bool(task.packet), "mou" not in task.packet))
+    futures = [pool.submit(_run_in_worker, task) for task in ordered]
+
+    def results() -> Iterator[Result]:
+        with pool:
+            for future in concurrent.futures.as_completed(futures):
+                yield future.result()
+
+    return results()

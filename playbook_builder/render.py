@@ -363,6 +363,7 @@ def shared_pages(
     """
     today = renderer.today
     common = _common(guide)
+    organisations = _organisations(views)
     pages: dict[str, bytes] = {}
     pages["index.html"] = renderer.page(
         "index.html",
@@ -370,7 +371,7 @@ def shared_pages(
         views=sorted(views, key=_dashboard_order),
         stats={
             "coalitions": len(views),
-            "organisations": len(_organisations(views)),
+            "organisations": len(organisations),
             "overdue": sum(1 for v in views if v.overdue),
             "advisories": sum(len(v.advisories) for v in views),
             "unsigned": sum(1 for v in views if not v.signed),
@@ -390,7 +391,7 @@ def shared_pages(
         (events[v.slug] if events is not None else renderer.calendar_events(v) for v in views),
     )
     pages["partners.html"] = renderer.page(
-        "partners.html", "", organisations=_organisations(views), **common
+        "partners.html", "", organisations=organisations, **common
     )
     pages["reviews.html"] = renderer.page("reviews.html", "", **_reviews(views, today), **common)
     pages["search.html"] = renderer.page("search.html", "", views=views, guide=guide, **common)

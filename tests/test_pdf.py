@@ -127,7 +127,7 @@ def test_contents_has_real_page_numbers(packets: Path) -> None:
     listed = {
         match.group(1): int(match.group(2))
         for line in lines
-        if (match := re.match(r"^(.+?) ?\.{3,} ?(\d+)$", line.strip()))
+        if (match := re.match(r"^(.+?)(?: *\.){3,} *(\d+)$", line.strip()))
     }
     assert list(listed) == list(SECTIONS)
     for heading, number in listed.items():

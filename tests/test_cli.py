@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,25 @@ def test_init_takes_q_after_the_command(tmp_path: Path, run: Run) -> None:
     result = run("init", tmp_path / "ws", "-q", "--organization", "Org")
     assert result.exit_code == 0
     assert result.output == ""
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_v_prints_each_stage_with_its_time_and_counts(sample: Path, run: Run, where: str) -> None:
+    flag = ["-v", "check"] if where == "before" else ["check", "-v"]
+    checked = run(*flag, "--root", sample, "--today", "2026-11-25")
+    stages = re.findall(r"^  (\w[\w ]*?) +(\d+\.\d\d) s  (.+)$", checked.stderr, re.M)
+    assert [s[0] for s in stages] == ["load", "advise", "decisions"]
+    assert stages[0][2] == "3 coalition files, 0 errors"
+    assert stages[1][2] == "3 coalitions, 8 advisories"
+
+    out = sample / "site"
+    first = run("build", "-v", "--root", sample, "--no-pdf", "--today", "2026-11-25")
+    names = re.findall(r"^  (\w[\w ]*?) +\d+\.\d\d s  ", first.stderr, re.M)
+    assert names == ["index", "load", "git", "facts", "lay out", "write"]
+    assert "coalitions: 3 rendered, 0 from the cache" in first.stderr
+    again = run("-v", "build", "--root", sample, "--no-pdf", "--today", "2026-11-25")
+    assert re.search(r"^  index +\d+\.\d\d s  nothing changed$", again.stderr, re.M)
+    assert "Nothing changed since the last build" in again.stderr
+    assert out.is_dir()
+    quiet = run("-q", "build", "--root", sample, "--no-pdf", "--today", "2026-11-25")
+    assert quiet.output == ""

@@ -8,6 +8,7 @@ preview server calls the same two functions, so a page cannot differ between the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import json
@@ -158,10 +159,6 @@ def render_outputs(
     notices: list[str] = []
     if ready.past.shallow:
         notices.append(f"warning: {history.SHALLOW_ADVICE}")
-    missing = weasyprint_missing() if pdf else None
-    if missing:
-        notices.append(missing)
-        pdf = packet_links = False
     guide = tuple(
         load_guide(
             ready.found.layered("content"),
@@ -189,6 +186,12 @@ def render_outputs(
         if pdf and packet is None:
             tasks.append(pool.Task(fact.slug, False, ("mou",)))
             tasks.append(pool.Task(fact.slug, False, _OTHER_PARTS))
+
+    if any(task.packet for task in tasks):  # WeasyPrint is imported only to print
+        missing = weasyprint_missing()
+        if missing:
+            made = render_outputs(ready, store, pdf=False, packet_links=False, jobs=jobs, kept=kept)
+            return dataclasses.replace(made, notices=(*made.notices, missing))
 
     def render_task(task: pool.Task) -> pool.Result:
         return _render(ready, guide, packet_links, task)

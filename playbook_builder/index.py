@@ -178,8 +178,6 @@ def unchanged(
     day = resolve_today(today, saved.snapshot.zone)
     if setting(found, out, pdf, day) != saved.snapshot.setting:
         return None
-    if not write.untouched(out, saved.state):
-        return None
     files: dict[str, tuple[Stamp, str]] = {}
     refreshed = False
     now = time.time_ns()
@@ -195,6 +193,8 @@ def unchanged(
             refreshed = True
         files[name] = (_trusted(stamp, now), before[1])
     if files.keys() != known.keys():
+        return None
+    if not write.untouched(out, saved.state):  # last: it stats every output file
         return None
     return day, (
         Snapshot(files, saved.snapshot.setting, saved.snapshot.zone) if refreshed else None

@@ -167,9 +167,11 @@ def write_site(
     state = parent / f".{out.name}.state"
     contents = _contents_digest(shas if shas is not None else {**digests(files), **kept})
     try:
-        unchanged = state.read_text() == f"{contents}\n{_tree_digest(out)}\n"
+        before = state.read_text().split("\n")
     except OSError:
-        unchanged = False
+        before = []
+    # the tree is walked only when the contents are the same as last time
+    unchanged = before[:1] == [contents] and before[1:] == [_tree_digest(out), ""]
     if unchanged:
         return False
     try:

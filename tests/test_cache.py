@@ -298,3 +298,19 @@ def test_a_forged_index_is_not_believed(committed: Path) -> None:
             data = entry.read_bytes().replace(b'"coalitions": 3', b'"coalitions": 9')
             entry.write_bytes(data)
     assert not _build(committed, out).unchanged
+
+
+def test_without_weasyprint_the_site_is_built_and_packets_skipped(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime
+
+    monkeypatch.setattr(build, "weasyprint_missing", lambda: "warning: packets skipped (test)")
+    out = tmp_path / "site"
+    made = build.build(workspace, out, datetime.date.fromisoformat(TODAY), pdf=True, jobs=2)
+    assert made.packets == 0
+    assert made.notices[-1] == "warning: packets skipped (test)"
+    assert not list(out.rglob("*.pdf"))
+    _build(workspace, tmp_path / "html")
+    assert _outputs(out) == _outputs(tmp_path / "html")  # the site as with --no-pdf
+    assert not build.build(workspace, out, datetime.date.fromisoformat(TODAY)).unchanged

@@ -451,6 +451,31 @@ class Built:
     unchanged: bool = False
     """Nothing changed since the last build: nothing was loaded, rendered or written."""
 
+    @classmethod
+    def of(
+        cls,
+        out: Path,
+        summary: index.Summary,
+        today: datetime.date,
+        cached: int,
+        *,
+        unchanged: bool = False,
+    ) -> Built:
+        """What a build wrote into `out`, from the summary the index keeps of it."""
+        return cls(
+            out=out,
+            files=summary.files,
+            bytes=summary.bytes,
+            coalitions=summary.coalitions,
+            advisories=summary.advisories,
+            packets=summary.packets,
+            pages=summary.pages,
+            today=today,
+            notices=summary.notices,
+            cached=cached,
+            unchanged=unchanged,
+        )
+
 
 def build(
     root: Path | None,
@@ -479,20 +504,7 @@ def build(
         day, refreshed = same
         if refreshed is not None:  # touched, not changed: stamp them, no hashing next time
             index.record(store, resolved, pdf, refreshed, saved.summary, saved.bundles)
-        summary = saved.summary
-        return Built(
-            out=resolved,
-            files=summary.files,
-            bytes=summary.bytes,
-            coalitions=summary.coalitions,
-            advisories=summary.advisories,
-            packets=summary.packets,
-            pages=summary.pages,
-            today=day,
-            notices=summary.notices,
-            cached=summary.coalitions,
-            unchanged=True,
-        )
+        return Built.of(resolved, saved.summary, day, saved.summary.coalitions, unchanged=True)
     seen = index.snapshot(found) if use_cache else {}
     ready = prepare(found.root, today, store=store, stages=stages)
     with write.locked(target):
@@ -536,15 +548,4 @@ def build(
             }
             index.record(store, resolved, pdf, snapshot, summary, bundles)
     store.prune()
-    return Built(
-        out=resolved,
-        files=summary.files,
-        bytes=summary.bytes,
-        coalitions=summary.coalitions,
-        advisories=summary.advisories,
-        packets=summary.packets,
-        pages=summary.pages,
-        today=ready.today,
-        notices=summary.notices,
-        cached=made.cached,
-    )
+    return Built.of(resolved, summary, ready.today, made.cached)

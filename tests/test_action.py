@@ -74,23 +74,20 @@ def test_the_install_step_installs_playbook_from_the_action_folder(tmp_path: Pat
     shutil.copytree(action / "coalitions", workspace / "coalitions")
     shutil.copy(action / "playbook.yaml", workspace)
     path = f"{added[0]}:{env['PATH']}"
-    check = subprocess.run(
-        ["bash", "-c", "playbook check --format github --today 2026-11-25"],
-        cwd=workspace,
-        env={**env, "PATH": path, "PLAYBOOK_CACHE_DIR": str(tmp_path / "cache")},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    def step(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", command],
+            cwd=workspace,
+            env={**env, "PATH": path, "PLAYBOOK_CACHE_DIR": str(tmp_path / "cache")},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    check = step("playbook check --format github --today 2026-11-25")
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.startswith("::warning file=coalitions/")
-    built = subprocess.run(
-        ["bash", "-c", "playbook build --no-pdf --today 2026-11-25"],
-        cwd=workspace,
-        env={**env, "PATH": path, "PLAYBOOK_CACHE_DIR": str(tmp_path / "cache")},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    built = step("playbook build --no-pdf --today 2026-11-25")
     assert built.returncode == 0, built.stderr
     assert (workspace / "site" / "guide" / "index.html").is_file()

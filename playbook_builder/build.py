@@ -31,7 +31,8 @@ from playbook_builder import (
 )
 from playbook_builder.cache import Cache, digest
 from playbook_builder.cached import cached_loader
-from playbook_builder.checks import Stages, decision_problems, resolve_today
+from playbook_builder.checks import Stages, decision_problems
+from playbook_builder.clock import resolve_today
 from playbook_builder.content import GuidePage, Markdown, load_guide
 from playbook_builder.errors import ContractError
 from playbook_builder.facts import CoalitionFacts
@@ -496,15 +497,12 @@ def build(
     store = Cache.for_workspace(found.root) if use_cache else Cache(None)
     write.check_target(target, found.root)
     resolved = target.resolve()
-    saved = index.read(store, resolved, pdf) if use_cache else None
-    same = index.unchanged(saved, found, resolved, pdf, today) if saved is not None else None
+    saved, same = index.no_op(found, resolved, pdf, today, store) if use_cache else (None, None)
     if stages is not None:
         stages.mark("index", "nothing changed" if same else "inputs changed, or a first build")
-    if saved is not None and same is not None:
-        day, refreshed = same
-        if refreshed is not None:  # touched, not changed: stamp them, no hashing next time
-            index.record(store, resolved, pdf, refreshed, saved.summary, saved.bundles)
-        return Built.of(resolved, saved.summary, day, saved.summary.coalitions, unchanged=True)
+    if same is not None:
+        summary, day = same
+        return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = index.snapshot(found) if use_cache else {}
     ready = prepare(found.root, today, store=store, stages=stages)
     with write.locked(target):

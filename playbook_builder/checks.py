@@ -7,16 +7,15 @@ or a packet: importing this module starts no template engine, no Markdown, no PD
 from __future__ import annotations
 
 import datetime
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from zoneinfo import ZoneInfo
 
 from playbook_builder import advise, decisions, facts, history, load, workspace
 from playbook_builder.advise import Advisory
-from playbook_builder.errors import PlaybookError, Problem
+from playbook_builder.clock import resolve_today
+from playbook_builder.errors import Problem
 from playbook_builder.facts import CoalitionFacts
 from playbook_builder.load import Loaded
 from playbook_builder.model import CoalitionFile
@@ -54,24 +53,6 @@ class Report:
 
     def advisories_for(self, slug: str) -> tuple[Advisory, ...]:
         return tuple(a for a in self.advisories if a.slug == slug)
-
-
-def resolve_today(
-    given: datetime.date | None, zone: str, environ: Mapping[str, str] = os.environ
-) -> datetime.date:
-    """`--today`, else SOURCE_DATE_EPOCH, else the clock; both read in the playbook's zone."""
-    if given is not None:
-        return given
-    tz = ZoneInfo(zone)
-    epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        try:
-            return datetime.datetime.fromtimestamp(int(epoch), tz).date()
-        except (ValueError, OverflowError, OSError) as err:
-            raise PlaybookError(
-                f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds since 1970"
-            ) from err
-    return datetime.datetime.now(tz).date()  # the one reading of the clock
 
 
 def check(

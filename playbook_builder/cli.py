@@ -344,7 +344,8 @@ def build_command(
 ) -> None:
     """Build the playbook site (and the MOU packets).
 
-    Nothing in the output folder changes unless the whole build succeeds.
+    Nothing in the output folder changes unless the whole build succeeds; when no input
+    changed since the last build, nothing is built and it says so.
 
     \b
     Example:
@@ -352,11 +353,13 @@ def build_command(
     """
     import time
 
-    from playbook_builder import build
-
     started = time.perf_counter()
     progress = _Progress()
     stages = _stages()
+    if not no_cache and _unchanged(root, out, _day(today), not no_pdf, stages, started):
+        return
+    from playbook_builder import build
+
     try:
         built = build.build(
             root,
@@ -387,19 +390,57 @@ def build_command(
         if built.packets
         else ""
     )
-    if built.unchanged:
-        _say(
-            f"Nothing changed since the last build: {built.out} holds "
-            f"{_plural(built.coalitions, 'coalition')}, {_plural(built.files, 'file')}"
-            f"{packets}, {_plural(built.advisories, 'advisory')}; checked in {seconds:.2f} s."
-        )
-        return
     _say(
         f"Built {_plural(built.coalitions, 'coalition')} into {built.out}: "
         f"{_plural(built.files, 'file')}, {built.bytes / 1024:,.0f} KiB{packets}, "
         f"{_plural(built.advisories, 'advisory')}, in {seconds:.2f} s"
         + (f" ({built.cached} from the cache)." if built.cached else ".")
     )
+
+
+def _unchanged(
+    root: Path | None,
+    out: Path | None,
+    today: datetime.date | None,
+    pdf: bool,
+    stages: Stages | None,
+    started: float,
+) -> bool:
+    """Say so and return True when the last build's output is what a build would make
+    now; this path imports nothing that renders (index.py needs stat, hashes and git)."""
+    import time
+
+    from playbook_builder import index, write
+    from playbook_builder.cache import Cache
+
+    try:
+        found = workspace.find(root)
+        target = out if out is not None else found.root / "site"
+        write.check_target(target, found.root)
+        store = Cache.for_workspace(found.root)
+        _, same = index.no_op(found, target.resolve(), pdf, today, store)
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    if same is None:
+        return False
+    summary, _day_of = same
+    if stages is not None:
+        stages.mark("index", "nothing changed")
+    _print_stages(stages)
+    for notice in summary.notices:
+        click.echo(notice, err=True)
+    packets = (
+        f", {_plural(summary.packets, 'packet')} of {_plural(summary.pages, 'page')}"
+        if summary.packets
+        else ""
+    )
+    _say(
+        f"Nothing changed since the last build: {target.resolve()} holds "
+        f"{_plural(summary.coalitions, 'coalition')}, {_plural(summary.files, 'file')}"
+        f"{packets}, {_plural(summary.advisories, 'advisory')}; checked in "
+        f"{time.perf_counter() - started:.2f} s."
+    )
+    return True
 
 
 class _Progress:
@@ -628,7 +669,7 @@ def init(
     Example:
         playbook init our-playbook --organization "Riverbend Foundation"
     """
-    from playbook_builder import checks, scaffold
+    from playbook_builder import clock, scaffold
 
     if not organization:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -643,7 +684,7 @@ def init(
         organization=organization,
         force=force,
         with_templates=with_templates,
-        today=checks.resolve_today(None, "UTC"),
+        today=clock.resolve_today(None, "UTC"),
     )
     for path in written:
         if not _quiet() and (path.parent == folder or path.parent.name == "coalitions"):
@@ -701,7 +742,7 @@ def new(
           --trigger cross-sector-threat --purpose "Stop the incinerator permit." \\
           --partner "River Keepers:Ana Ruiz:Director" --partner "Local 12:Bo Kim:President"
     """
-    from playbook_builder import checks, scaffold
+    from playbook_builder import clock, scaffold
 
     found = workspace.find(root)
     if not scaffold.is_slug(slug):
@@ -744,7 +785,7 @@ def new(
             **({"bridge_value": bridge_value} if bridge_value else {}),
             **({"joint_entity": joint_entity} if joint_entity else {}),
         )
-    path = scaffold.new_coalition(found.root, slug, answers, checks.resolve_today(None, "UTC"))
+    path = scaffold.new_coalition(found.root, slug, answers, clock.resolve_today(None, "UTC"))
     _say(f"Wrote {path}. Check it with: playbook check")
 
 
@@ -927,13 +968,13 @@ def sign(
         playbook sign housing-for-health --partner county-health \\
             --signer "Dr. Samuel Iwu" --title "Health Officer" --date 2026-11-25
     """
-    from playbook_builder import checks, write
+    from playbook_builder import checks, clock, write
     from playbook_builder import sign as signing
 
     item = _coalition(root, slug)
     found = workspace.find(root)
     loaded = checks.load_valid(root)
-    day = _day(signed_on) or checks.resolve_today(None, loaded.config.timezone)
+    day = _day(signed_on) or clock.resolve_today(None, loaded.config.timezone)
     record = signing.Signing(partner=partner_id, signer=signer, title=title, date=day)
     text, signed = signing.sign(item, loaded.config, record)
     path = found.root / item.path
@@ -997,7 +1038,7 @@ def decide(
         playbook decide housing-for-health --title "Hire a navigator" \\
             --under fund-spending --vote riverside-health=for --vote riverside-housing=for
     """
-    from playbook_builder import checks, write
+    from playbook_builder import checks, clock, write
     from playbook_builder import sign as recording
     from playbook_builder.model import Decision
 
@@ -1013,7 +1054,7 @@ def decide(
                 param_hint="--vote",
             )
         cast_votes[pid.strip()] = value
-    day = _day(decided_on) or checks.resolve_today(None, loaded.config.timezone)
+    day = _day(decided_on) or clock.resolve_today(None, loaded.config.timezone)
     proposed = Decision(
         date=day,
         title=title,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playbook_builder import history, load, schedule, workspace
-from playbook_builder.checks import resolve_today
+from playbook_builder.clock import resolve_today
 
 
 @dataclass(frozen=True, slots=True)

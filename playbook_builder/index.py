@@ -172,7 +172,7 @@ def unchanged(
     """The date of the last build when a build now would make exactly what `out` holds,
     else None. Hashes only the files whose stamp changed; when some did and their bytes did
     not, the refreshed snapshot comes back to be recorded."""
-    from playbook_builder.checks import resolve_today
+    from playbook_builder.clock import resolve_today
 
     known = saved.snapshot.files
     day = resolve_today(today, saved.snapshot.zone)
@@ -199,6 +199,30 @@ def unchanged(
     return day, (
         Snapshot(files, saved.snapshot.setting, saved.snapshot.zone) if refreshed else None
     )
+
+
+def no_op(
+    found: workspace.Workspace,
+    out: Path,
+    pdf: bool,
+    today: datetime.date | None,
+    store: Cache,
+) -> tuple[Saved | None, tuple[Summary, datetime.date] | None]:
+    """The index of the last build into `out`, and that build's summary and date when a
+    build now would make exactly what `out` holds (inputs touched but the same are stamped
+    anew, so that they are not hashed next time).
+
+    Needs nothing of the rendering: `playbook build` asks it before importing any."""
+    saved = read(store, out, pdf)
+    if saved is None:
+        return None, None
+    same = unchanged(saved, found, out, pdf, today)
+    if same is None:
+        return saved, None
+    day, refreshed = same
+    if refreshed is not None:
+        record(store, out, pdf, refreshed, saved.summary, saved.bundles)
+    return saved, (saved.summary, day)
 
 
 def kept(saved: Saved | None, out: Path) -> dict[str, Bundle]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from playbook_builder import advise, checks, terms
+from playbook_builder import advise, checks, clock, terms
 from playbook_builder.advise import ADVISORIES, THRESHOLDS, Thresholds
 from playbook_builder.fingerprint import fingerprint
 from playbook_builder.model import Coalition, RuleKind
@@ -516,8 +516,8 @@ def test_every_threshold_is_printed_in_the_guide() -> None:
 
 
 def test_today_comes_from_the_option_then_the_environment(sample: Path, run: Run) -> None:
-    assert checks.resolve_today(TODAY, "UTC", {}) == TODAY
-    assert checks.resolve_today(None, "UTC", {"SOURCE_DATE_EPOCH": "1780000000"}) == (
+    assert clock.resolve_today(TODAY, "UTC", {}) == TODAY
+    assert clock.resolve_today(None, "UTC", {"SOURCE_DATE_EPOCH": "1780000000"}) == (
         datetime.date(2026, 5, 28)
     )
     result = run("check", "--root", sample, "--today", "2027-06-01", "--format", "json")

@@ -56,5 +56,14 @@ def test_help_and_version_load_nothing_of_the_engine(flag: str) -> None:
 )
 def test_quick_commands_render_nothing(sample: Path, command: list[str]) -> None:
     found = imported(*command, "--root", str(sample))
-    assert "playbook_builder.checks" in found or "playbook_builder.fingerprint" in found
+    assert "playbook_builder.load" in found  # the command ran, and read the workspace
     assert found.isdisjoint(RENDERING), sorted(found & set(RENDERING))
+
+
+def test_a_build_with_nothing_changed_renders_nothing(sample: Path) -> None:
+    args = ["build", "--root", str(sample), "--no-pdf", "--today", "2026-11-25"]
+    first = imported(*args)
+    assert "playbook_builder.render" in first  # the first build lays out the site
+    again = imported(*args)
+    assert "playbook_builder.index" in again
+    assert again.isdisjoint(RENDERING), sorted(again & set(RENDERING))

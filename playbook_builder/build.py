@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import itertools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -204,25 +203,27 @@ def render_outputs(
     waiting = {task.slug for task in tasks if task.pages}
     shared: dict[str, bytes] | None = None
     results = pool.run(render_task, tasks, jobs)  # workers start now
-    for result in itertools.chain([None], results):
-        if result is not None:
-            pages_key, packet_key = keys[result.slug]
-            if result.pages:
-                store.put(pages_key, result.pages)
-                entries[pages_key] = result.pages
-                waiting.discard(result.slug)
-            said.setdefault(result.slug, []).extend(result.notices)
-            if result.packet is not None:
-                packet = parts.setdefault(result.slug, {})
-                packet.update(result.packet)
-                if len(packet) == _PACKET_FILES:  # both parts are in
-                    store.put(packet_key, packet)
-                    entries[packet_key] = packet
-                    done += 1
-                    if on_packet is not None:
-                        on_packet(done, total, result.slug)
-        if shared is None and not waiting:  # every page is in: while packets print
-            shared = _shared(ready, store, guide, keys, entries)
+    if not waiting:  # every page is in already: the shared pages while packets print
+        shared = _shared(ready, store, guide, keys, entries)
+    for result in results:
+        pages_key, packet_key = keys[result.slug]
+        said.setdefault(result.slug, []).extend(result.notices)
+        if result.pages:
+            store.put(pages_key, result.pages)
+            entries[pages_key] = result.pages
+            waiting.discard(result.slug)
+            if shared is None and not waiting:  # the last page is in
+                shared = _shared(ready, store, guide, keys, entries)
+        if result.packet is None:
+            continue
+        packet = parts.setdefault(result.slug, {})
+        packet.update(result.packet)
+        if len(packet) == _PACKET_FILES:  # both parts are in
+            store.put(packet_key, packet)
+            entries[packet_key] = packet
+            done += 1
+            if on_packet is not None:
+                on_packet(done, total, result.slug)
     for slug, lines in sorted(said.items()):
         notices.extend(f"{slug}: {line}" for line in dict.fromkeys(lines))
     if pdf and total:
@@ -305,10 +306,9 @@ def _render(
             if part == "docx":
                 packet[packet_path(task.slug, "docx")] = agreement_docx(ready, fact)
                 continue
-            rendered = render_packet(ready, fact, "briefing" if part == "briefing" else "mou")
-            packet[packet_path(task.slug, "briefing" if part == "briefing" else "mou")] = (
-                rendered.pdf
-            )
+            kind: Literal["mou", "briefing"] = "briefing" if part == "briefing" else "mou"
+            rendered = render_packet(ready, fact, kind)
+            packet[packet_path(task.slug, kind)] = rendered.pdf
             notices += packet_notices(rendered)
             if part == "mou":
                 packet[_PAGES] = str(rendered.pages).encode()
@@ -328,7 +328,7 @@ def _keys(
     site = renderer.site_templates_hash()
     nav = json.dumps([(page.name, page.title) for page in guide])
     packet_templates = renderer.templates_hash()
-    weasyprint = _weasyprint_version()
+    weasyprint = index.weasyprint_version()
     keys = {}
     for fact in ready.facts:
         own = [
@@ -350,15 +350,6 @@ def _guide_digest(guide: tuple[GuidePage, ...]) -> str:
     return digest(
         [part for page in guide for part in (page.name, page.title, page.html, page.edit or "")]
     )
-
-
-def _weasyprint_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("weasyprint")
-    except PackageNotFoundError:
-        return "none"
 
 
 # --- packets ---------------------------------------------------------------------------------
@@ -488,20 +479,25 @@ def build(
     use_cache: bool = True,
     on_packet: Callable[[int, int, str], None] | None = None,
     stages: Stages | None = None,
+    looked: index.Look | None = None,
 ) -> Built:
     """Load, gather, lay out and write the site and packets; raises ContractError on bad
     input. Nothing in the output folder changes unless the whole build succeeds; nothing
-    at all happens when no input changed since the last build (see index.py)."""
-    found = workspace.find(root)
-    target = out if out is not None else found.root / "site"
-    store = Cache.for_workspace(found.root) if use_cache else Cache(None)
-    write.check_target(target, found.root)
-    resolved = target.resolve()
-    saved, same = index.no_op(found, resolved, pdf, today, store) if use_cache else (None, None)
+    at all happens when no input changed since the last build (see index.py). `looked` is
+    what the index said of this build when the caller asked it already."""
+    looked = looked or index.look(root, out, pdf, today, use_cache)
+    found, target, resolved, store, saved = (
+        looked.found,
+        looked.target,
+        looked.out,
+        looked.store,
+        looked.saved,
+    )
     if stages is not None:
-        stages.mark("index", "nothing changed" if same else "inputs changed, or a first build")
-    if same is not None:
-        summary, day = same
+        changed = "nothing changed" if looked.same else "inputs changed, or a first build"
+        stages.mark("index", changed)
+    if looked.same is not None:
+        summary, day = looked.same
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = index.snapshot(found) if use_cache else {}
     ready = prepare(found.root, today, store=store, stages=stages)

@@ -18,7 +18,7 @@ from playbook_builder import __version__, workspace
 from playbook_builder.errors import ContractError, PlaybookError, Problem
 
 if TYPE_CHECKING:  # each command imports what it uses: `--help` and `check` start at once
-    from playbook_builder import build
+    from playbook_builder import build, index
     from playbook_builder.advise import Advisory
     from playbook_builder.checks import Stages
     from playbook_builder.facts import CoalitionFacts
@@ -356,7 +356,14 @@ def build_command(
     started = time.perf_counter()
     progress = _Progress()
     stages = _stages()
-    if not no_cache and _unchanged(root, out, _day(today), not no_pdf, stages, started):
+    from playbook_builder import index  # stat, hashes and git: nothing that renders
+
+    try:
+        looked = index.look(root, out, not no_pdf, _day(today), use_cache=not no_cache)
+    except PlaybookError as err:
+        raise click.ClickException(str(err)) from err
+    if looked.same is not None:
+        _say_unchanged(looked, stages, started)
         return
     from playbook_builder import build
 
@@ -370,6 +377,7 @@ def build_command(
             use_cache=not no_cache,
             on_packet=progress.step,
             stages=stages,
+            looked=looked,
         )
     except ContractError as err:
         progress.close()
@@ -385,11 +393,7 @@ def build_command(
     seconds = time.perf_counter() - started
     for notice in built.notices:
         click.echo(notice, err=True)
-    packets = (
-        f", {_plural(built.packets, 'packet')} of {_plural(built.pages, 'page')}"
-        if built.packets
-        else ""
-    )
+    packets = _packets(built.packets, built.pages)
     _say(
         f"Built {_plural(built.coalitions, 'coalition')} into {built.out}: "
         f"{_plural(built.files, 'file')}, {built.bytes / 1024:,.0f} KiB{packets}, "
@@ -398,49 +402,29 @@ def build_command(
     )
 
 
-def _unchanged(
-    root: Path | None,
-    out: Path | None,
-    today: datetime.date | None,
-    pdf: bool,
-    stages: Stages | None,
-    started: float,
-) -> bool:
-    """Say so and return True when the last build's output is what a build would make
-    now; this path imports nothing that renders (index.py needs stat, hashes and git)."""
+def _say_unchanged(looked: index.Look, stages: Stages | None, started: float) -> None:
+    """Say that the output already holds what a build would make now, and what it holds."""
     import time
 
-    from playbook_builder import index, write
-    from playbook_builder.cache import Cache
-
-    try:
-        found = workspace.find(root)
-        target = out if out is not None else found.root / "site"
-        write.check_target(target, found.root)
-        store = Cache.for_workspace(found.root)
-        _, same = index.no_op(found, target.resolve(), pdf, today, store)
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
-    if same is None:
-        return False
-    summary, _day_of = same
+    assert looked.same is not None
+    summary, _ = looked.same
     if stages is not None:
         stages.mark("index", "nothing changed")
     _print_stages(stages)
     for notice in summary.notices:
         click.echo(notice, err=True)
-    packets = (
-        f", {_plural(summary.packets, 'packet')} of {_plural(summary.pages, 'page')}"
-        if summary.packets
-        else ""
-    )
+    packets = _packets(summary.packets, summary.pages)
     _say(
-        f"Nothing changed since the last build: {target.resolve()} holds "
+        f"Nothing changed since the last build: {looked.out} holds "
         f"{_plural(summary.coalitions, 'coalition')}, {_plural(summary.files, 'file')}"
         f"{packets}, {_plural(summary.advisories, 'advisory')}; checked in "
         f"{time.perf_counter() - started:.2f} s."
     )
-    return True
+
+
+def _packets(packets: int, pages: int) -> str:
+    """`, 3 packets of 23 pages` for a summary line, or nothing without packets."""
+    return f", {_plural(packets, 'packet')} of {_plural(pages, 'page')}" if packets else ""
 
 
 class _Progress:

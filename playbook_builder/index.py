@@ -96,7 +96,7 @@ def setting(found: workspace.Workspace, out: Path, pdf: bool, today: datetime.da
         [
             FORMAT,
             __version__,
-            _weasyprint_version() if pdf else "",
+            weasyprint_version() if pdf else "",
             str(out),
             pdf,
             today.isoformat(),
@@ -105,7 +105,8 @@ def setting(found: workspace.Workspace, out: Path, pdf: bool, today: datetime.da
     )
 
 
-def _weasyprint_version() -> str:
+def weasyprint_version() -> str:
+    """The installed WeasyPrint's version (it decides how packets look), without importing it."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -223,6 +224,38 @@ def no_op(
     if refreshed is not None:
         record(store, out, pdf, refreshed, saved.summary, saved.bundles)
     return saved, (saved.summary, day)
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What the index says of a build before it starts: where it goes, and whether the
+    output folder already holds what it would make."""
+
+    found: workspace.Workspace
+    target: Path
+    """The output folder as given (links are refused on this path)."""
+    out: Path
+    """The same, resolved: the index's key."""
+    store: Cache
+    saved: Saved | None
+    same: tuple[Summary, datetime.date] | None
+    """The last build's summary and date when nothing changed since."""
+
+
+def look(
+    root: Path | None, out: Path | None, pdf: bool, today: datetime.date | None, use_cache: bool
+) -> Look:
+    """Find the workspace and the output folder and ask the index about them, once per
+    build (`playbook build` asks before importing anything that renders)."""
+    found = workspace.find(root)
+    target = out if out is not None else found.root / "site"
+    write.check_target(target, found.root)
+    resolved = target.resolve()
+    if not use_cache:
+        return Look(found, target, resolved, Cache(None), None, None)
+    store = Cache.for_workspace(found.root)
+    saved, same = no_op(found, resolved, pdf, today, store)
+    return Look(found, target, resolved, store, saved, same)
 
 
 def kept(saved: Saved | None, out: Path) -> dict[str, Bundle]:

@@ -166,10 +166,7 @@ def write_site(
     parent = out.parent
     state = parent / f".{out.name}.state"
     contents = _contents_digest(shas if shas is not None else {**digests(files), **kept})
-    try:
-        before = state.read_text().split("\n")
-    except OSError:
-        before = []
+    before = state_of(out).split("\n")
     # the tree is walked only when the contents are the same as last time
     unchanged = before[:1] == [contents] and before[1:] == [_tree_digest(out), ""]
     if unchanged:

@@ -64,6 +64,20 @@ PYTHON = [sys.executable, "-P"]
 PYTHONPATH (the checkout measured) decides which playbook_builder is imported."""
 
 
+def compile_sources() -> None:
+    """Byte-compile the measured checkout, as `pip install` does for an installed package.
+
+    Where PYTHONDONTWRITEBYTECODE is set (as on some CI machines), an editable checkout is
+    otherwise compiled again by every process measured: 50-60 ms of start-up that no
+    installed copy pays, and that MkDocs (installed by pip) does not pay either.
+    """
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(SOURCE / "playbook_builder")],
+        check=True,
+        capture_output=True,
+    )
+
+
 def environment() -> dict[str, str]:
     """The environment of every measured process: the measured checkout first on the path."""
     env = dict(os.environ)
@@ -269,6 +283,7 @@ def main() -> None:
     global SOURCE
     SOURCE = args.source.resolve()
     sizes = [int(x) for x in args.sizes.split(",")]
+    compile_sources()
     mkdocs, hugo = setup()
     rows: dict[str, Row] = {}
     notes: list[str] = []

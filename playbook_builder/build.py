@@ -108,14 +108,15 @@ def prepare(
     )
 
 
-# --- laying out: every page and packet, in memory ---------------------------------------------
+# --- laying out: every page and packet --------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Outputs:
-    """Every file of the site, in memory, and what making them noticed."""
+    """Every file of the site, and what making them noticed."""
 
     files: dict[str, bytes]
+    """Files in memory: all of them, or those not yet put in the staging folder."""
     packets: int
     pages: int
     """Pages in all packets together."""
@@ -148,12 +149,15 @@ def render_outputs(
     jobs: int | None = None,
     on_packet: Callable[[int, int, str], None] | None = None,
     kept: Mapping[str, index.Bundle] | None = None,
+    staging: write.Staging | None = None,
 ) -> Outputs:
     """Lay out the whole site: cached where the inputs are unchanged, rendered otherwise.
 
     `pdf` renders the packets; `packet_links` makes pages link to them (a preview serves
     packets on request, so it links to them without rendering them here). `kept` are the
     cache entries whose files the output folder holds as they are: those stay, unread.
+    With `staging`, each coalition's files go into that new output folder as soon as they
+    are made instead of into `Outputs.files`, so that they are not all held in memory.
     """
     kept = kept or {}
     notices: list[str] = []
@@ -169,18 +173,19 @@ def render_outputs(
     )
     keys = _keys(ready, guide, packet_links)
 
-    entries: dict[str, dict[str, bytes]] = {}  # by cache key
+    entries: dict[str, dict[str, bytes]] = {}  # by cache key: by-products only, if staged
     carried: dict[str, str] = {}
     owned: dict[str, list[str]] = {}
     tasks: list[pool.Task] = []
+    found: list[tuple[str, dict[str, bytes]]] = []
     for fact in ready.facts:
         pages_key, packet_key = keys[fact.slug]
         pages = _carry(kept, pages_key, carried, owned) or store.get(pages_key)
         packet = (_carry(kept, packet_key, carried, owned) or store.get(packet_key)) if pdf else {}
         if pages is not None:
-            entries[pages_key] = pages
+            found.append((pages_key, pages))
         if pdf and packet is not None:
-            entries[packet_key] = packet
+            found.append((packet_key, packet))
         if pages is None:
             tasks.append(pool.Task(fact.slug, True))
         if pdf and packet is None:
@@ -190,8 +195,29 @@ def render_outputs(
     if any(task.packet for task in tasks):  # WeasyPrint is imported only to print
         missing = weasyprint_missing()
         if missing:
-            made = render_outputs(ready, store, pdf=False, packet_links=False, jobs=jobs, kept=kept)
+            made = render_outputs(
+                ready, store, pdf=False, packet_links=False, jobs=jobs, kept=kept, staging=staging
+            )
             return dataclasses.replace(made, notices=(*made.notices, missing))
+
+    files: dict[str, bytes] = dict(ready.renderer.assets())
+    extra: dict[str, dict[str, str]] = {}
+
+    def settle(key: str, entry: Mapping[str, bytes]) -> None:
+        """One cache entry complete: its files to the output, its by-products kept."""
+        names = [name for name in entry if name not in _BY_PRODUCTS]
+        owned.setdefault(key, names)
+        extra[key] = {name: entry[name].decode() for name in _BY_PRODUCTS if name in entry}
+        entries[key] = {name: entry[name] for name in _BY_PRODUCTS if name in entry}
+        for name in names:
+            if staging is None:
+                files[name] = entry[name]
+            else:
+                staging.add(name, entry[name])
+
+    for key, entry in found:
+        settle(key, entry)
+    del found
 
     def render_task(task: pool.Task) -> pool.Result:
         return _render(ready, guide, packet_links, task)
@@ -210,7 +236,7 @@ def render_outputs(
         said.setdefault(result.slug, []).extend(result.notices)
         if result.pages:
             store.put(pages_key, result.pages)
-            entries[pages_key] = result.pages
+            settle(pages_key, result.pages)
             waiting.discard(result.slug)
             if shared is None and not waiting:  # the last page is in
                 shared = _shared(ready, store, guide, keys, entries)
@@ -220,7 +246,7 @@ def render_outputs(
         packet.update(result.packet)
         if len(packet) == _PACKET_FILES:  # both parts are in
             store.put(packet_key, packet)
-            entries[packet_key] = packet
+            settle(packet_key, parts.pop(result.slug))
             done += 1
             if on_packet is not None:
                 on_packet(done, total, result.slug)
@@ -230,13 +256,6 @@ def render_outputs(
         notices.extend(_subsetting_notice())
     assert shared is not None
 
-    files: dict[str, bytes] = dict(ready.renderer.assets())
-    extra: dict[str, dict[str, str]] = {}
-    for key, entry in entries.items():
-        names = [name for name in entry if name not in _BY_PRODUCTS]
-        owned.setdefault(key, names)
-        extra[key] = {name: entry[name].decode() for name in _BY_PRODUCTS if name in entry}
-        files.update((name, entry[name]) for name in names)
     page_count = sum(int(by.get(_PAGES, "0")) for by in extra.values())
     files.update(shared)
     return Outputs(
@@ -501,7 +520,7 @@ def build(
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = index.snapshot(found) if use_cache else {}
     ready = prepare(found.root, today, store=store, stages=stages)
-    with write.locked(target):
+    with write.locked(target), write.Staging(target) as staging:
         made = render_outputs(
             ready,
             store,
@@ -510,6 +529,7 @@ def build(
             jobs=jobs,
             on_packet=on_packet,
             kept=index.kept(saved, resolved),
+            staging=staging,
         )
         if stages is not None:
             fresh = len(ready.facts) - made.cached
@@ -519,9 +539,9 @@ def build(
                 f"are); coalitions: {fresh} rendered, {made.cached} from the cache; "
                 f"packets: {made.packets}, of {made.pages} pages",
             )
-        shas = {**write.digests(made.files), **made.kept}
-        wrote = write.write_site(made.files, target, kept=made.kept, shas=shas)
-        sizes = sum(len(data) for data in made.files.values())
+        shas = {**staging.shas, **write.digests(made.files), **made.kept}
+        sizes = staging.bytes + sum(len(data) for data in made.files.values())
+        wrote = write.write_site(made.files, target, kept=made.kept, shas=shas, staging=staging)
         if stages is not None:
             stages.mark("write", f"{sizes / 1024:,.0f} KiB new" if wrote else "already there")
         summary = index.Summary(

@@ -143,63 +143,147 @@ def size_of(out: Path, names: Iterable[str]) -> int:
     return sum(os.lstat(out.joinpath(*PurePosixPath(name).parts)).st_size for name in names)
 
 
+class Staging:
+    """The new output folder, filled beside `out` while a build runs and then swapped in
+    its place by `finish`; dropped, leaving `out` as it was, if the build fails.
+
+    Files can be handed over as soon as they are made (`add`), so that a build need not
+    hold every page and packet in memory until the end. Create it under `locked(out)`.
+    """
+
+    def __init__(self, out: Path) -> None:
+        refuse_links(out)
+        self.out = out.resolve()
+        self.folder: Path | None = None
+        self.shas: dict[str, str] = {}
+        """The SHA-256 of every file in the folder so far, by name."""
+        self.bytes = 0
+        """Bytes written so far (files kept from `out` do not count)."""
+        self._folders: set[str] = set()
+        self._out = str(self.out)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self.folder is not None:  # not swapped in: the build failed
+            self.discard()
+
+    def add(self, name: str, data: bytes, sha: str | None = None, *, reuse: bool = False) -> None:
+        """Put one file in the new folder. With `reuse`, the previous build's file is
+        linked when it holds exactly these bytes (which changes its inode's change time,
+        so not before `unchanged` has been asked)."""
+        target = self._target(name)
+        try:
+            old = Path(self.out, name)
+            if not (reuse and _link_unchanged(old, Path(target), data)):
+                with open(target, "wb") as stream:  # noqa: PTH123 - a string path is faster
+                    stream.write(data)
+        except OSError as err:
+            raise PlaybookError(_cannot_write(self.out, err)) from err
+        self.shas[name] = sha or hashlib.sha256(data).hexdigest()
+        self.bytes += len(data)
+
+    def keep(self, name: str, sha: str) -> None:
+        """Carry a file of `out` over unread; the caller vouches that `out` holds it with
+        this SHA-256, untouched since it was written (see index.py)."""
+        target = self._target(name)
+        try:
+            _keep(os.path.join(self._out, name), target)  # noqa: PTH118 - faster
+        except OSError as err:
+            raise PlaybookError(_cannot_write(self.out, err)) from err
+        self.shas[name] = sha
+
+    def unchanged(self, shas: Mapping[str, str]) -> bool:
+        """Whether `out` holds exactly the files `shas` describes, as the previous build
+        left them (same contents; no file touched, added or removed since)."""
+        before = state_of(self.out).split("\n")
+        # the tree is walked only when the contents are the same as last time
+        return before[:1] == [_contents_digest(shas)] and before[1:] == [
+            _tree_digest(self.out),
+            "",
+        ]
+
+    def finish(self) -> None:
+        """Swap the new folder in place of `out` and record what it holds."""
+        folder = self._root
+        try:
+            folder.chmod(0o755)
+            _swap(folder, self.out)
+            self.folder = None
+            state = self.out.parent / f".{self.out.name}.state"
+            state.write_text(f"{_contents_digest(self.shas)}\n{_tree_digest(self.out)}\n")
+        except OSError as err:
+            raise PlaybookError(_cannot_write(self.out, err)) from err
+
+    def discard(self) -> None:
+        """Delete the new folder and all that was put in it."""
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+        self.shas.clear()
+        self.bytes = 0
+        self._folders.clear()
+
+    @property
+    def _root(self) -> Path:
+        if self.folder is None:
+            try:
+                self.out.parent.mkdir(parents=True, exist_ok=True)
+                prefix = f".{self.out.name}.new-"
+                self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=self.out.parent))
+            except OSError as err:
+                raise PlaybookError(_cannot_write(self.out, err)) from err
+        return self.folder
+
+    def _target(self, name: str) -> str:
+        """Where the file `name` goes in the new folder, its folder made (as a string:
+        a site has thousands of files, and paths as objects cost more than the I/O)."""
+        parts = name.split("/")
+        if name.startswith("/") or ".." in parts or "" in parts:
+            raise PlaybookError(f"refusing to write {name!r} outside the output folder")
+        target = os.path.join(self._root, name)  # noqa: PTH118
+        parent = os.path.dirname(target)  # noqa: PTH120
+        if parent not in self._folders:
+            try:
+                os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+            except OSError as err:
+                raise PlaybookError(_cannot_write(self.out, err)) from err
+            self._folders.add(parent)
+        return target
+
+
 def write_site(
     files: Mapping[str, bytes],
     out: Path,
     *,
     kept: Mapping[str, str] | None = None,
     shas: Mapping[str, str] | None = None,
+    staging: Staging | None = None,
 ) -> bool:
     """Write every file into a new folder, then swap it in place of `out`.
 
     `kept` names files that `out` holds already and that stay exactly as they are (their
     SHA-256 by name): they are linked into the new folder, never read. The caller vouches
     that `out` was not touched since it was written (see index.py). `shas` are the hashes
-    of all files when the caller has them already.
+    of `files` and `kept` when the caller has them already. `staging` is the new folder
+    when the build has put files in it already (as they were made).
 
     Returns False, writing nothing, when `out` already holds exactly these files as the
     previous build left them (same contents, and no file touched, added or removed since).
     """
     kept = kept or {}
-    refuse_links(out)
-    out = out.resolve()
-    parent = out.parent
-    state = parent / f".{out.name}.state"
-    contents = _contents_digest(shas if shas is not None else {**digests(files), **kept})
-    before = state_of(out).split("\n")
-    # the tree is walked only when the contents are the same as last time
-    unchanged = before[:1] == [contents] and before[1:] == [_tree_digest(out), ""]
-    if unchanged:
-        return False
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
-    except OSError as err:
-        raise PlaybookError(_cannot_write(out, err)) from err
-    try:
-        folders: set[Path] = set()
+    with staging if staging is not None else Staging(out) as new:
+        every = {**new.shas, **(shas if shas is not None else {**digests(files), **kept})}
+        if new.unchanged(every):
+            new.discard()
+            return False
         for name in sorted({*files, *kept}):
-            relative = PurePosixPath(name)
-            if relative.is_absolute() or ".." in relative.parts:
-                raise PlaybookError(f"refusing to write {name!r} outside the output folder")
-            target = staging.joinpath(*relative.parts)
-            if target.parent not in folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                folders.add(target.parent)
-            old = out.joinpath(*relative.parts)
-            if name not in files:
-                _keep(old, target)
-            elif not _link_unchanged(old, target, files[name]):
-                target.write_bytes(files[name])
-        staging.chmod(0o755)
-        _swap(staging, out)
-        state.write_text(f"{contents}\n{_tree_digest(out)}\n")
-    except OSError as err:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PlaybookError(_cannot_write(out, err)) from err
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+            if name in files:
+                new.add(name, files[name], every.get(name), reuse=True)
+            else:
+                new.keep(name, kept[name])
+        new.finish()
     return True
 
 
@@ -225,9 +309,9 @@ def _contents_digest(shas: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
-def _keep(old: Path, target: Path) -> None:
+def _keep(old: str, target: str) -> None:
     """Carry a file of the previous output over unread: a hard link, else a copy."""
-    if old.is_symlink():
+    if os.path.islink(old):  # noqa: PTH114
         raise PlaybookError(f"refusing to keep {old}: it is a symbolic link")
     try:
         os.link(old, target)

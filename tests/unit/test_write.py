@@ -68,3 +68,33 @@ def test_replace_file_keeps_permissions(tmp_path: Path) -> None:
     assert path.read_bytes() == b"new"
     assert path.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["a.yaml"]
+
+
+def test_files_handed_over_early_land_with_the_rest(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write.write_site({"a.html": b"old"}, out)
+    with write.Staging(out) as staging:
+        staging.add("coalitions/x/x-mou.pdf", b"%PDF")
+        assert _tree(out) == {"a.html": b"old"}  # nothing shows before the swap
+        assert write.write_site({"a.html": b"new"}, out, staging=staging)
+    assert _tree(out) == {"a.html": b"new", "coalitions/x/x-mou.pdf": b"%PDF"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.state", "site"]
+    with write.Staging(out) as staging:  # the same files again: nothing is swapped
+        staging.add("coalitions/x/x-mou.pdf", b"%PDF")
+        assert not write.write_site({"a.html": b"new"}, out, staging=staging)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.state", "site"]
+
+
+def test_a_build_that_fails_after_handing_over_files_leaves_the_site(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write.write_site({"a.html": b"old"}, out)
+
+    def half_a_build() -> None:
+        with write.Staging(out) as staging:
+            staging.add("b.html", b"half a build")
+            raise RuntimeError("a template failed")
+
+    with pytest.raises(RuntimeError):
+        half_a_build()
+    assert _tree(out) == {"a.html": b"old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.state", "site"]

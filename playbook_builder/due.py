@@ -39,7 +39,7 @@ def due(
         sunset = schedule.sunset_date(c)
         if sunset is not None and sunset < day:
             items.append(Due(sunset, item.slug, c.name, "sunset passed without renewal", True))
-        for event in schedule.upcoming(c, day, within_days):
+        for event in schedule.upcoming(schedule.events(c), day, within_days):
             what = {"review": "review", "check-in": "check-in", "sunset": "sunset"}[event.kind]
             items.append(Due(event.day, item.slug, c.name, what, False))
         end = day + datetime.timedelta(days=within_days)

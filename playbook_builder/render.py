@@ -530,7 +530,7 @@ def _reviews(views: Sequence[CoalitionFacts], today: date) -> dict[str, Any]:
     for view in views:
         if view.c.status == "dissolved":
             continue
-        for event in schedule.upcoming(view.c, today, UPCOMING_DAYS):
+        for event in schedule.upcoming(view.events, today, UPCOMING_DAYS):
             upcoming.append((event, view))
     upcoming.sort(key=lambda pair: (pair[0].day, pair[1].c.name.casefold(), pair[0].kind))
     overdue.sort(key=lambda pair: (pair[1].day, pair[0].c.name.casefold()))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -150,11 +151,10 @@ def events(coalition: Coalition) -> tuple[Event, ...]:
     return tuple(sorted(found, key=lambda e: (e.day, order[e.kind])))
 
 
-def upcoming(coalition: Coalition, today: date, within_days: int) -> tuple[Event, ...]:
-    """Reviews, check-ins and the sunset from today to `within_days` ahead."""
+def upcoming(dated: Sequence[Event], today: date, within_days: int) -> tuple[Event, ...]:
+    """Of a coalition's `events`, the reviews, check-ins and sunset from today to
+    `within_days` ahead."""
     end = today + timedelta(days=within_days)
     return tuple(
-        e
-        for e in events(coalition)
-        if e.kind in ("review", "check-in", "sunset") and today <= e.day <= end
+        e for e in dated if e.kind in ("review", "check-in", "sunset") and today <= e.day <= end
     )

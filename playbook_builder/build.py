@@ -203,13 +203,16 @@ def render_outputs(
     files: dict[str, bytes] = dict(ready.renderer.assets())
     extra: dict[str, dict[str, str]] = {}
 
-    def settle(key: str, entry: Mapping[str, bytes]) -> None:
-        """One cache entry complete: its files to the output, its by-products kept."""
-        names = [name for name in entry if name not in _BY_PRODUCTS]
+    def settle(
+        key: str, entry: Mapping[str, bytes], written: Mapping[str, str] | None = None
+    ) -> None:
+        """One cache entry complete: its files to the output (unless `written` there
+        already, SHA-256 by name), its by-products kept."""
+        names = list(written or ()) or [name for name in entry if name not in _BY_PRODUCTS]
         owned.setdefault(key, names)
         extra[key] = {name: entry[name].decode() for name in _BY_PRODUCTS if name in entry}
         entries[key] = {name: entry[name] for name in _BY_PRODUCTS if name in entry}
-        for name in names:
+        for name in [] if written else names:
             if staging is None:
                 files[name] = entry[name]
             else:
@@ -218,9 +221,24 @@ def render_outputs(
     for key, entry in found:
         settle(key, entry)
     del found
+    if staging is not None:
+        staging.open()  # before the workers start, so that they all write into it
 
     def render_task(task: pool.Task) -> pool.Result:
-        return _render(ready, guide, packet_links, task)
+        made = _render(ready, guide, packet_links, task)
+        if staging is None or not made.pages:
+            return made
+        # A coalition's pages are stored and written by the process that made them, so
+        # that this I/O is shared among the workers; only the by-products come back.
+        store.put(keys[task.slug][0], made.pages)
+        written = {}
+        for name, data in made.pages.items():
+            if name not in _BY_PRODUCTS:
+                staging.add(name, data)
+                written[name] = staging.shas[name]
+        size = sum(len(made.pages[name]) for name in written)
+        kept_back = {name: made.pages[name] for name in _BY_PRODUCTS if name in made.pages}
+        return dataclasses.replace(made, pages=kept_back, written=written, size=size)
 
     total = sum(1 for task in tasks if "mou" in task.packet)
     done = 0
@@ -234,9 +252,15 @@ def render_outputs(
     for result in results:
         pages_key, packet_key = keys[result.slug]
         said.setdefault(result.slug, []).extend(result.notices)
-        if result.pages:
+        if result.written:  # stored and written by the worker
+            store.used.add(pages_key)
+            assert staging is not None
+            staging.adopt(result.written, result.size)
+            settle(pages_key, result.pages, result.written)
+        elif result.pages:
             store.put(pages_key, result.pages)
             settle(pages_key, result.pages)
+        if result.pages or result.written:
             waiting.discard(result.slug)
             if shared is None and not waiting:  # the last page is in
                 shared = _shared(ready, store, guide, keys, entries)
@@ -535,8 +559,9 @@ def build(
             fresh = len(ready.facts) - made.cached
             stages.mark(
                 "lay out",
-                f"{len(made.files) + len(made.kept)} files ({len(made.kept)} kept as they "
-                f"are); coalitions: {fresh} rendered, {made.cached} from the cache; "
+                f"{len(made.files) + len(made.kept) + len(staging.shas)} files "
+                f"({len(made.kept)} kept as they are); "
+                f"coalitions: {fresh} rendered, {made.cached} from the cache; "
                 f"packets: {made.packets}, of {made.pages} pages",
             )
         shas = {**staging.shas, **write.digests(made.files), **made.kept}

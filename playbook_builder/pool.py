@@ -11,7 +11,7 @@ import concurrent.futures
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,11 @@ class Result:
     pages: dict[str, bytes]
     packet: dict[str, bytes] | None
     notices: tuple[str, ...]
+    written: dict[str, str] = field(default_factory=dict)
+    """Files the worker wrote into the new output folder itself (SHA-256 by name); they
+    are then not in `pages`."""
+    size: int = 0
+    """Bytes of the files written."""
 
 
 Render = Callable[[Task], Result]

@@ -184,6 +184,17 @@ class Staging:
         self.shas[name] = sha or hashlib.sha256(data).hexdigest()
         self.bytes += len(data)
 
+    def open(self) -> Path:
+        """Make the new folder now (before forking workers that write into it)."""
+        return self._root
+
+    def adopt(self, shas: Mapping[str, str], size: int) -> None:
+        """Count the files another process put in the folder (`size` bytes in all), once."""
+        fresh = {name: sha for name, sha in shas.items() if name not in self.shas}
+        if fresh:
+            self.shas.update(fresh)
+            self.bytes += size
+
     def keep(self, name: str, sha: str) -> None:
         """Carry a file of `out` over unread; the caller vouches that `out` holds it with
         this SHA-256, untouched since it was written (see index.py)."""

@@ -29,7 +29,7 @@ from playbook_builder import (
     write,
 )
 from playbook_builder.cache import Cache, digest
-from playbook_builder.cached import cached_loader
+from playbook_builder.cached import cached_loader, store_loaded
 from playbook_builder.checks import Stages, decision_problems
 from playbook_builder.clock import resolve_today
 from playbook_builder.content import GuidePage, Markdown, load_guide
@@ -58,6 +58,9 @@ class Prepared:
     renderer: render.Renderer
     markdown: Markdown
     past: history.History
+    unstored: Mapping[str, str] = field(default_factory=dict)
+    """Coalition files loaded afresh and not yet in the load cache: the key of each, by
+    slug (see `prepare(store_later=True)`)."""
 
     def of(self, slug: str) -> CoalitionFacts | None:
         """The facts of one coalition, if there is such a coalition."""
@@ -75,12 +78,15 @@ def prepare(
     *,
     store: Cache | None = None,
     stages: Stages | None = None,
+    store_later: bool = False,
 ) -> Prepared:
     """Load (through the cache `store`, if any), read git and gather every coalition's
-    facts; raises ContractError on bad input."""
+    facts; raises ContractError on bad input. With `store_later`, files loaded afresh are
+    left for the caller to store (`Prepared.unstored`)."""
     found = workspace.find(root)
     hits = store.hits if store is not None else 0
-    loaded = load.load_workspace(found, cached_loader(store) if store is not None else None)
+    later: dict[str, str] | None = {} if store_later else None
+    loaded = load.load_workspace(found, cached_loader(store, later) if store is not None else None)
     if stages is not None:
         cached = (store.hits if store is not None else 0) - hits
         stages.mark("load", f"{len(loaded.coalitions)} coalition files, {cached} from the cache")
@@ -105,6 +111,7 @@ def prepare(
         renderer=renderer,
         markdown=Markdown(),
         past=past,
+        unstored=later or {},
     )
 
 
@@ -224,8 +231,15 @@ def render_outputs(
     if staging is not None:
         staging.open()  # before the workers start, so that they all write into it
 
+    unstored = dict(ready.unstored)
+    items = {item.slug: item for item in ready.loaded.coalitions}
+    for slug in sorted(set(unstored) - {task.slug for task in tasks if task.pages}):
+        store_loaded(store, unstored.pop(slug), items[slug])
+
     def render_task(task: pool.Task) -> pool.Result:
         made = _render(ready, guide, packet_links, task)
+        if task.pages and task.slug in unstored:  # the worker stores its loaded file too
+            store_loaded(store, unstored[task.slug], items[task.slug])
         if staging is None or not made.pages:
             return made
         # A coalition's pages are stored and written by the process that made them, so
@@ -543,7 +557,7 @@ def build(
         summary, day = looked.same
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = index.snapshot(found) if use_cache else {}
-    ready = prepare(found.root, today, store=store, stages=stages)
+    ready = prepare(found.root, today, store=store, stages=stages, store_later=True)
     with write.locked(target), write.Staging(target) as staging:
         made = render_outputs(
             ready,

@@ -21,8 +21,13 @@ from playbook_builder.source import MAX_FILE_BYTES
 from playbook_builder.workspace import Workspace
 
 
-def cached_loader(store: Cache) -> FileLoader:
-    """`load_coalition` behind the cache `store` (or `load_coalition` itself, uncached)."""
+def cached_loader(store: Cache, later: dict[str, str] | None = None) -> FileLoader:
+    """`load_coalition` behind the cache `store` (or `load_coalition` itself, uncached).
+
+    With `later`, files loaded afresh are not stored at once: their cache keys are put in
+    `later` by slug, for `store_loaded` to store them when it suits the caller (the
+    build has its workers do it, beside laying out the pages).
+    """
     if store.folder is None and not store.in_memory:
         return load_coalition
     settings: dict[int, str] = {}
@@ -33,9 +38,16 @@ def cached_loader(store: Cache) -> FileLoader:
         if id(config) not in settings:  # encoded once per build, not once per file
             settings.clear()
             settings[id(config)] = json.dumps(json_ready(config), sort_keys=True)
-        return _cached_coalition(workspace, path, config, settings[id(config)], store, problems)
+        return _cached_coalition(
+            workspace, path, config, settings[id(config)], store, problems, later
+        )
 
     return load
+
+
+def store_loaded(store: Cache, key: str, item: CoalitionFile) -> None:
+    """Store a loaded coalition file under the key `cached_loader` gave it."""
+    store.put(key, {"coalition.json": _freeze(item)})
 
 
 def _cached_coalition(
@@ -45,8 +57,10 @@ def _cached_coalition(
     config_json: str,
     store: Cache,
     problems: list[Problem],
+    later: dict[str, str] | None = None,
 ) -> CoalitionFile | None:
-    """A valid file as loaded before (same text, same settings), else loaded and stored."""
+    """A valid file as loaded before (same text, same settings), else loaded and stored
+    (or its key put in `later`, to be stored later)."""
     try:
         text = path.read_bytes().decode("utf-8-sig") if workspace.contains(path) else None
     except (OSError, UnicodeDecodeError):
@@ -71,8 +85,10 @@ def _cached_coalition(
         ):
             return restored
     loaded = load_coalition(workspace, path, config, problems)
-    if loaded is not None:
-        store.put(key, {"coalition.json": _freeze(loaded)})
+    if loaded is not None and later is not None:
+        later[loaded.slug] = key
+    elif loaded is not None:
+        store_loaded(store, key, loaded)
     return loaded
 
 

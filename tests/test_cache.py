@@ -191,6 +191,41 @@ def test_cached_loading_equals_fresh_loading(workspace: Path) -> None:
     assert again == first == load.load_workspace(found)
 
 
+def test_a_build_stores_every_file_it_loaded(workspace: Path, tmp_path: Path) -> None:
+    """Files loaded afresh are stored by the workers beside their pages (nine coalitions
+    are enough for a pool), or by the build itself when no page of theirs is made."""
+    from playbook_builder import load
+    from playbook_builder import workspace as ws
+    from playbook_builder.cache import Cache
+    from playbook_builder.cached import cached_loader
+
+    for slug in SLUGS:
+        for copy in (2, 3):
+            source = workspace / "coalitions" / f"{slug}.yaml"
+            text = source.read_text().replace("\nname: ", f"\nname: Copy {copy} of ", 1)
+            source.with_name(f"{slug}-{copy}.yaml").write_text(text)
+
+    def hits() -> int:  # loads through the cache, storing nothing
+        store = Cache.for_workspace(workspace)
+        load.load_workspace(ws.find(workspace), cached_loader(store, later={}))
+        return store.hits
+
+    _build(workspace, tmp_path / "a")
+    assert hits() == 9
+    store = Cache.for_workspace(workspace)
+    for entry in (store.folder or tmp_path).glob("v2/*/*"):  # forget the loaded files only
+        files = store.get(entry.parent.name + entry.name)
+        if files is not None and "coalition.json" in files:
+            entry.unlink()
+    assert hits() == 0
+    again = _build(workspace, tmp_path / "b")  # elsewhere: not a no-op, pages cached
+    assert again.cached == 9
+    assert not again.unchanged
+    assert hits() == 9  # no page was made: the build stored them itself
+    _build(workspace, tmp_path / "c", cache=False)
+    assert _outputs(tmp_path / "a") == _outputs(tmp_path / "b") == _outputs(tmp_path / "c")
+
+
 # --- the build index: a no-op reads nothing but stamps -------------------------------------
 
 

@@ -269,6 +269,14 @@ def test_each_advisory_triggers_on_its_own(
     assert _advice(empty) == [_expect(text, code, needle, message)]
 
 
+@pytest.mark.parametrize("written", ["TODO agree", '"\\u0054ODO agree"', '"\\x54ODO agree"'])
+def test_a_placeholder_is_found_however_it_is_written(empty: Path, written: str) -> None:
+    text = CLEAN.replace("beta: Branch hours are restored.", f"beta: {written}")
+    _write(empty, text)
+    message = "success.beta is still a placeholder (TODO agree): write what the partners agreed"
+    assert _advice(empty) == [_expect(text, "A105", written, message + " before anyone signs.")]
+
+
 def test_low_trust_with_a_deep_model(empty: Path) -> None:
     text = CLEAN.replace("model: opportunistic", "model: values-bridge\nbridge_value: Books.")
     text = text.replace(

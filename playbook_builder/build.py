@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import gc
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -83,7 +85,33 @@ def prepare(
     """Load (through the cache `store`, if any), read git and gather every coalition's
     facts; raises ContractError on bad input. With `store_later`, files loaded afresh are
     left for the caller to store (`Prepared.unstored`)."""
-    found = workspace.find(root)
+    with _collecting_less():
+        return _prepare(workspace.find(root), today, store, stages, store_later)
+
+
+@contextmanager
+def _collecting_less() -> Iterator[None]:
+    """Run the cyclic garbage collector less often for a while.
+
+    Loading makes some hundred thousand objects per thousand coalitions that live to the
+    end and form no cycles; at the collector's usual pace its passes over them were half
+    the time of loading 1,000 coalitions from the cache (1.2 s against 0.56 s without).
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _prepare(
+    found: workspace.Workspace,
+    today: datetime.date | None,
+    store: Cache | None,
+    stages: Stages | None,
+    store_later: bool,
+) -> Prepared:
     hits = store.hits if store is not None else 0
     later: dict[str, str] | None = {} if store_later else None
     loaded = load.load_workspace(found, cached_loader(store, later) if store is not None else None)
@@ -558,6 +586,9 @@ def build(
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = index.snapshot(found) if use_cache else {}
     ready = prepare(found.root, today, store=store, stages=stages, store_later=True)
+    # What was prepared lives to the end: the collector need not walk it again, in this
+    # process or in the workers forked from it (whose memory it would copy by walking it).
+    gc.freeze()
     with write.locked(target), write.Staging(target) as staging:
         made = render_outputs(
             ready,

@@ -215,8 +215,12 @@ def render_outputs(
     found: list[tuple[str, dict[str, bytes]]] = []
     for fact in ready.facts:
         pages_key, packet_key = keys[fact.slug]
-        pages = _carry(kept, pages_key, carried, owned) or store.get(pages_key)
-        packet = (_carry(kept, packet_key, carried, owned) or store.get(packet_key)) if pdf else {}
+        pages = _carry(kept, pages_key, carried, owned, store) or store.get(pages_key)
+        packet = (
+            (_carry(kept, packet_key, carried, owned, store) or store.get(packet_key))
+            if pdf
+            else {}
+        )
         if pages is not None:
             found.append((pages_key, pages))
         if pdf and packet is not None:
@@ -361,6 +365,7 @@ def _carry(
     key: str,
     carried: dict[str, str],
     owned: dict[str, list[str]],
+    store: Cache,
 ) -> dict[str, bytes] | None:
     """The by-products of the cache entry `key` when the output folder still holds what it
     made (its files are then kept where they are, never read), else None."""
@@ -616,7 +621,7 @@ def build(
             stages.mark("write", f"{sizes / 1024:,.0f} KiB new" if wrote else "already there")
         summary = index.Summary(
             files=len(shas),
-            bytes=sizes + write.size_of(resolved, made.kept),
+            bytes=staging.size,
             coalitions=len(ready.facts),
             advisories=sum(len(f.advisories) for f in ready.facts),
             packets=made.packets,

@@ -15,9 +15,9 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from playbook_builder.errors import PlaybookError
 
@@ -138,11 +138,6 @@ def digests(files: Mapping[str, bytes]) -> dict[str, str]:
     return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
 
 
-def size_of(out: Path, names: Iterable[str]) -> int:
-    """Bytes of the files `names` in the output folder."""
-    return sum(os.lstat(out.joinpath(*PurePosixPath(name).parts)).st_size for name in names)
-
-
 class Staging:
     """The new output folder, filled beside `out` while a build runs and then swapped in
     its place by `finish`; dropped, leaving `out` as it was, if the build fails.
@@ -159,6 +154,8 @@ class Staging:
         """The SHA-256 of every file in the folder so far, by name."""
         self.bytes = 0
         """Bytes written so far (files kept from `out` do not count)."""
+        self.size = 0
+        """Bytes of all the files in `out`, once `finish` (or `unchanged`) has looked."""
         self._folders: set[str] = set()
         self._out = str(self.out)
 
@@ -209,11 +206,11 @@ class Staging:
         """Whether `out` holds exactly the files `shas` describes, as the previous build
         left them (same contents; no file touched, added or removed since)."""
         before = state_of(self.out).split("\n")
+        if before[:1] != [_contents_digest(shas)]:
+            return False
         # the tree is walked only when the contents are the same as last time
-        return before[:1] == [_contents_digest(shas)] and before[1:] == [
-            _tree_digest(self.out),
-            "",
-        ]
+        tree, self.size = _tree_state(self.out)
+        return before[1:] == [tree, ""]
 
     def finish(self) -> None:
         """Swap the new folder in place of `out` and record what it holds."""
@@ -223,7 +220,8 @@ class Staging:
             _swap(folder, self.out)
             self.folder = None
             state = self.out.parent / f".{self.out.name}.state"
-            state.write_text(f"{_contents_digest(self.shas)}\n{_tree_digest(self.out)}\n")
+            tree, self.size = _tree_state(self.out)
+            state.write_text(f"{_contents_digest(self.shas)}\n{tree}\n")
         except OSError as err:
             raise PlaybookError(_cannot_write(self.out, err)) from err
 
@@ -310,7 +308,7 @@ def state_of(out: Path) -> str:
 def untouched(out: Path, state: str) -> bool:
     """Whether `out` is still exactly as the build that wrote `state` left it."""
     lines = state.split("\n")
-    return bool(state) and state_of(out) == state and lines[1:2] == [_tree_digest(out.resolve())]
+    return bool(state) and state_of(out) == state and lines[1:2] == [_tree_state(out.resolve())[0]]
 
 
 def _contents_digest(shas: Mapping[str, str]) -> str:
@@ -330,9 +328,11 @@ def _keep(old: str, target: str) -> None:
         shutil.copyfile(old, target)
 
 
-def _tree_digest(out: Path) -> str:
-    """What the files under `out` are on disk: names, sizes, change times and inodes."""
+def _tree_state(out: Path) -> tuple[str, int]:
+    """What the files under `out` are on disk (a digest of their names, sizes, change
+    times and inodes), and how many bytes they hold together."""
     digest = hashlib.sha256()
+    size = 0
     for folder, subfolders, names in os.walk(out):
         subfolders.sort()
         for name in sorted(names):
@@ -342,7 +342,8 @@ def _tree_digest(out: Path) -> str:
                 f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}\n"
             )
             digest.update(stamp.encode(errors="surrogateescape"))
-    return digest.hexdigest()
+            size += info.st_size
+    return digest.hexdigest(), size
 
 
 def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:

@@ -368,10 +368,13 @@ def _carry(
     store: Cache,
 ) -> dict[str, bytes] | None:
     """The by-products of the cache entry `key` when the output folder still holds what it
-    made (its files are then kept where they are, never read), else None."""
+    made (its files are then kept where they are, never read), else None. The entry
+    itself stays in the cache, unread: it is what a build falls back on once the output
+    folder is touched, or when it builds elsewhere."""
     bundle = kept.get(key)
     if bundle is None:
         return None
+    store.used.add(key)  # not pruned
     carried.update(bundle.files)
     owned[key] = list(bundle.files)
     return {name: text.encode() for name, text in bundle.extra.items()}

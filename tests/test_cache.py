@@ -226,6 +226,15 @@ def test_a_build_stores_every_file_it_loaded(workspace: Path, tmp_path: Path) ->
     assert _outputs(tmp_path / "a") == _outputs(tmp_path / "b") == _outputs(tmp_path / "c")
 
 
+def test_files_kept_in_place_stay_in_the_cache(workspace: Path, tmp_path: Path) -> None:
+    """A build that keeps a coalition's files where they are does not read its cache
+    entries, and must not prune them either: they are what a build falls back on."""
+    _build(workspace, tmp_path / "a")
+    _edit(workspace / "coalitions" / "fair-trade-pact.yaml", "purpose: ", "purpose: Again, ")
+    assert _build(workspace, tmp_path / "a").cached == 2  # two kept, one laid out again
+    assert _build(workspace, tmp_path / "b").cached == 3  # elsewhere: all from the cache
+
+
 # --- the build index: a no-op reads nothing but stamps -------------------------------------
 
 

@@ -216,11 +216,11 @@ def render_outputs(
     for fact in ready.facts:
         pages_key, packet_key = keys[fact.slug]
         pages = _carry(kept, pages_key, carried, owned, store) or store.get(pages_key)
-        packet = (
-            (_carry(kept, packet_key, carried, owned, store) or store.get(packet_key))
-            if pdf
-            else {}
-        )
+        if pdf:
+            packet = _carry(kept, packet_key, carried, owned, store) or store.get(packet_key)
+        else:  # not read, and not pruned: the next build with packets wants it
+            packet = {}
+            store.used.add(packet_key)
         if pages is not None:
             found.append((pages_key, pages))
         if pdf and packet is not None:

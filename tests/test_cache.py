@@ -235,6 +235,18 @@ def test_files_kept_in_place_stay_in_the_cache(workspace: Path, tmp_path: Path) 
     assert _build(workspace, tmp_path / "b").cached == 3  # elsewhere: all from the cache
 
 
+def test_a_build_without_packets_keeps_the_cached_packets(workspace: Path, tmp_path: Path) -> None:
+    import datetime
+
+    _build(workspace, tmp_path / "a", pdf=True)
+    _build(workspace, tmp_path / "b")  # a quick look without packets
+    printed: list[str] = []
+    day = datetime.date.fromisoformat(TODAY)
+    build.build(workspace, tmp_path / "c", day, on_packet=lambda *done: printed.append(done[2]))
+    assert printed == []  # every packet came from the cache
+    assert _outputs(tmp_path / "a") == _outputs(tmp_path / "c")
+
+
 # --- the build index: a no-op reads nothing but stamps -------------------------------------
 
 

@@ -247,6 +247,53 @@ def test_a_build_without_packets_keeps_the_cached_packets(workspace: Path, tmp_p
     assert _outputs(tmp_path / "a") == _outputs(tmp_path / "c")
 
 
+def test_the_printer_prints_what_the_workers_print(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A packet or two among many coalitions is printed by a process started before
+    loading (build.PRINTER_FROM coalitions, here lowered to the samples' three)."""
+    import datetime
+
+    from playbook_builder import pool
+
+    _build(workspace, tmp_path / "a", pdf=True)  # three packets: the workers print
+    monkeypatch.setattr(build, "PRINTER_FROM", 3)
+    asked: list[object] = []
+    receive = pool.Printer.receive
+
+    def spy(self: pool.Printer) -> object:
+        asked.append(receive(self))
+        return asked[-1]
+
+    monkeypatch.setattr(pool.Printer, "receive", spy)
+    _edit(workspace / "coalitions" / "fair-trade-pact.yaml", "purpose: ", "purpose: Again, ")
+    printed: list[str] = []
+    day = datetime.date.fromisoformat(TODAY)
+    build.build(workspace, tmp_path / "a", day, on_packet=lambda *done: printed.append(done[2]))
+    assert printed == ["fair-trade-pact"]
+    assert len(asked) == 3  # the signing packet, the briefing, how fonts were subset
+    _build(workspace, tmp_path / "b", pdf=True, cache=False)
+    assert _outputs(tmp_path / "a") == _outputs(tmp_path / "b")
+
+
+def test_a_printer_without_weasyprint_skips_the_packets(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime
+
+    _build(workspace, tmp_path / "a", pdf=True)
+    monkeypatch.setattr(build, "PRINTER_FROM", 3)
+    monkeypatch.setattr(build, "weasyprint_missing", lambda: "warning: packets skipped (test)")
+    _edit(workspace / "coalitions" / "fair-trade-pact.yaml", "purpose: ", "purpose: Again, ")
+    out = tmp_path / "a"
+    made = build.build(workspace, out, datetime.date.fromisoformat(TODAY), pdf=True, jobs=2)
+    assert made.packets == 0
+    assert made.notices[-1] == "warning: packets skipped (test)"
+    assert not list(out.rglob("*.pdf"))
+    _build(workspace, tmp_path / "html")
+    assert _outputs(out) == _outputs(tmp_path / "html")  # the site as with --no-pdf
+
+
 # --- the build index: a no-op reads nothing but stamps -------------------------------------
 
 

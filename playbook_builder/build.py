@@ -246,12 +246,7 @@ def render_outputs(
     printing = [task.slug for task in tasks if "mou" in task.packet]
     if printer is not None and 0 < len(printing) <= PRINTER_MOST:
         tasks = [task for task in tasks if not task.packet]
-        for slug in printing:  # the printer starts on them while the rest is laid out
-            sent = ready.of(slug)
-            assert sent is not None
-            for kind in ("mou", "briefing"):
-                html, options = packet_job(ready, sent, kind)
-                printer.send(_print, html, options)
+        _send(ready, printing, printer)  # it prints while the rest is laid out
     elif printing:  # WeasyPrint is imported only to print
         printing = []
         missing = weasyprint_missing()
@@ -546,6 +541,16 @@ def _fast_subsetting() -> bool:
     from playbook_builder import pdf as pdf_module
 
     return pdf_module.fast_subsetting()
+
+
+def _send(ready: Prepared, printing: list[str], printer: pool.Printer) -> None:
+    """Send the printer the signing packet and the briefing of these coalitions."""
+    for slug in printing:
+        fact = ready.of(slug)
+        assert fact is not None
+        for kind in ("mou", "briefing"):
+            html, options = packet_job(ready, fact, kind)
+            printer.send(_print, html, options)
 
 
 def _printed(

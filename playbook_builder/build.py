@@ -199,41 +199,8 @@ def render_outputs(
     `PRINTER_MOST` to print.
     """
     kept = kept or {}
-    notices: list[str] = []
-    if ready.past.shallow:
-        notices.append(f"warning: {history.SHALLOW_ADVICE}")
-    guide = tuple(
-        load_guide(
-            ready.found.layered("content"),
-            {"t": advise.THRESHOLDS},
-            ready.markdown,
-            ready.found.root,
-        )
-    )
-    keys = _keys(ready, guide, packet_links)
-
-    entries: dict[str, dict[str, bytes]] = {}  # by cache key: by-products only, if staged
-    carried: dict[str, str] = {}
-    owned: dict[str, list[str]] = {}
-    tasks: list[pool.Task] = []
-    found: list[tuple[str, dict[str, bytes]]] = []
-    for fact in ready.facts:
-        pages_key, packet_key = keys[fact.slug]
-        pages = _carry(kept, pages_key, carried, owned, store) or store.get(pages_key)
-        if pdf:
-            packet = _carry(kept, packet_key, carried, owned, store) or store.get(packet_key)
-        else:  # not read, and not pruned: the next build with packets wants it
-            packet = {}
-            store.used.add(packet_key)
-        if pages is not None:
-            found.append((pages_key, pages))
-        if pdf and packet is not None:
-            found.append((packet_key, packet))
-        if pages is None:
-            tasks.append(pool.Task(fact.slug, True))
-        if pdf and packet is None:
-            tasks.append(pool.Task(fact.slug, False, ("mou",)))
-            tasks.append(pool.Task(fact.slug, False, _OTHER_PARTS))
+    layout = _Layout(ready, store, packet_links, staging)
+    tasks, found = layout.look_up(kept, pdf)
 
     def without_packets(missing: str) -> Outputs:
         if staging is not None:
@@ -253,111 +220,204 @@ def render_outputs(
         if missing:
             return without_packets(missing)
 
-    files: dict[str, bytes] = dict(ready.renderer.assets())
-    extra: dict[str, dict[str, str]] = {}
-
-    def settle(
-        key: str, entry: Mapping[str, bytes], written: Mapping[str, str] | None = None
-    ) -> None:
-        """One cache entry complete: its files to the output (unless `written` there
-        already, SHA-256 by name), its by-products kept."""
-        names = list(written or ()) or [name for name in entry if name not in _BY_PRODUCTS]
-        owned.setdefault(key, names)
-        extra[key] = {name: entry[name].decode() for name in _BY_PRODUCTS if name in entry}
-        entries[key] = {name: entry[name] for name in _BY_PRODUCTS if name in entry}
-        for name in [] if written else names:
-            if staging is None:
-                files[name] = entry[name]
-            else:
-                staging.add(name, entry[name])
-
     for key, entry in found:
-        settle(key, entry)
+        layout.settle(key, entry)
     del found
     if staging is not None:
         staging.open()  # before the workers start, so that they all write into it
-
-    unstored = dict(ready.unstored)
-    items = {item.slug: item for item in ready.loaded.coalitions}
-    for slug in sorted(set(unstored) - {task.slug for task in tasks if task.pages}):
-        store_loaded(store, unstored.pop(slug), items[slug])
-
-    def render_task(task: pool.Task) -> pool.Result:
-        made = _render(ready, guide, packet_links, task)
-        if task.pages and task.slug in unstored:  # the worker stores its loaded file too
-            store_loaded(store, unstored[task.slug], items[task.slug])
-        if staging is None or not made.pages:
-            return made
-        # A coalition's pages are stored and written by the process that made them, so
-        # that this I/O is shared among the workers; only the by-products come back.
-        store.put(keys[task.slug][0], made.pages)
-        written = {}
-        for name, data in made.pages.items():
-            if name not in _BY_PRODUCTS:
-                staging.add(name, data)
-                written[name] = staging.shas[name]
-        size = sum(len(made.pages[name]) for name in written)
-        kept_back = {name: made.pages[name] for name in _BY_PRODUCTS if name in made.pages}
-        return dataclasses.replace(made, pages=kept_back, written=written, size=size)
+    layout.store_loaded({task.slug for task in tasks if task.pages})
 
     total = sum(1 for task in tasks if "mou" in task.packet) + len(printing)
     done = 0
-    parts: dict[str, dict[str, bytes]] = {}
     said: dict[str, list[str]] = {}
     waiting = {task.slug for task in tasks if task.pages}
     shared: dict[str, bytes] | None = None
     results = itertools.chain(
-        pool.run(render_task, tasks, jobs),  # workers start now
+        pool.run(layout.render, tasks, jobs),  # workers start now
         _printed(ready, printing, printer),
     )
     if not waiting:  # every page is in already: the shared pages while packets print
-        shared = _shared(ready, store, guide, keys, entries)
+        shared = layout.shared()
     try:
         for result in results:
-            pages_key, packet_key = keys[result.slug]
             said.setdefault(result.slug, []).extend(result.notices)
-            if result.written:  # stored and written by the worker
-                store.used.add(pages_key)
-                assert staging is not None
-                staging.adopt(result.written, result.size)
-                settle(pages_key, result.pages, result.written)
-            elif result.pages:
-                store.put(pages_key, result.pages)
-                settle(pages_key, result.pages)
-            if result.pages or result.written:
+            if layout.take_pages(result):
                 waiting.discard(result.slug)
                 if shared is None and not waiting:  # the last page is in
-                    shared = _shared(ready, store, guide, keys, entries)
-            if result.packet is None:
-                continue
-            packet = parts.setdefault(result.slug, {})
-            packet.update(result.packet)
-            if len(packet) == _PACKET_FILES:  # both parts are in
-                store.put(packet_key, packet)
-                settle(packet_key, parts.pop(result.slug))
+                    shared = layout.shared()
+            if layout.take_packet(result):
                 done += 1
                 if on_packet is not None:
                     on_packet(done, total, result.slug)
     except _NotPrinted as err:  # the printer found WeasyPrint missing
         return without_packets(err.args[0])
+    assert shared is not None
+
+    notices = [f"warning: {history.SHALLOW_ADVICE}"] if ready.past.shallow else []
     for slug, lines in sorted(said.items()):
         notices.extend(f"{slug}: {line}" for line in dict.fromkeys(lines))
     if pdf and total:
         notices.extend(_subsetting_notice(printer if printing else None))
-    assert shared is not None
-
-    page_count = sum(int(by.get(_PAGES, "0")) for by in extra.values())
-    files.update(shared)
     return Outputs(
-        files=files,
+        files={**layout.files, **shared},
         packets=len(ready.facts) if pdf else 0,
-        pages=page_count,
+        pages=sum(int(by.get(_PAGES, "0")) for by in layout.extra.values()),
         notices=tuple(notices),
         cached=len(ready.facts) - len({task.slug for task in tasks}),
-        kept=carried,
-        owned=owned,
-        extra=extra,
+        kept=layout.carried,
+        owned=layout.owned,
+        extra=layout.extra,
     )
+
+
+class _Layout:
+    """One laying out of the site, under way: what was found or made so far and where it
+    went. `render_outputs` calls its steps in order; `render` runs in the workers."""
+
+    def __init__(
+        self,
+        ready: Prepared,
+        store: Cache,
+        packet_links: bool,
+        staging: write.Staging | None,
+    ) -> None:
+        self.ready = ready
+        self.store = store
+        self.packet_links = packet_links
+        self.staging = staging
+        self.guide = tuple(
+            load_guide(
+                ready.found.layered("content"),
+                {"t": advise.THRESHOLDS},
+                ready.markdown,
+                ready.found.root,
+            )
+        )
+        self.keys = _keys(ready, self.guide, packet_links)
+        """(pages key, packet key) of each coalition, by slug."""
+        self.files: dict[str, bytes] = dict(ready.renderer.assets())
+        """Files in memory (those not put in `staging`)."""
+        self.extra: dict[str, dict[str, str]] = {}
+        """The by-products of each cache entry, by key."""
+        self.entries: dict[str, dict[str, bytes]] = {}
+        """The same, as bytes (the shared pages read the calendar events)."""
+        self.owned: dict[str, list[str]] = {}
+        """The output names each cache entry made, by key."""
+        self.carried: dict[str, str] = {}
+        """Files the output folder keeps as they are: SHA-256 by name."""
+        self.parts: dict[str, dict[str, bytes]] = {}
+        """The parts in so far of packets not yet whole, by slug."""
+        self.unstored = dict(ready.unstored)
+        self.items = {item.slug: item for item in ready.loaded.coalitions}
+
+    def look_up(
+        self, kept: Mapping[str, index.Bundle], pdf: bool
+    ) -> tuple[list[pool.Task], list[tuple[str, dict[str, bytes]]]]:
+        """The tasks to render what neither the output folder keeps nor the cache holds,
+        and the cache entries found (by key)."""
+        tasks: list[pool.Task] = []
+        found: list[tuple[str, dict[str, bytes]]] = []
+        for fact in self.ready.facts:
+            pages_key, packet_key = self.keys[fact.slug]
+            pages = self._carry(kept, pages_key) or self.store.get(pages_key)
+            if pdf:
+                packet = self._carry(kept, packet_key) or self.store.get(packet_key)
+            else:  # not read, and not pruned: the next build with packets wants it
+                packet = {}
+                self.store.used.add(packet_key)
+            if pages is not None:
+                found.append((pages_key, pages))
+            if pdf and packet is not None:
+                found.append((packet_key, packet))
+            if pages is None:
+                tasks.append(pool.Task(fact.slug, True))
+            if pdf and packet is None:
+                tasks.append(pool.Task(fact.slug, False, ("mou",)))
+                tasks.append(pool.Task(fact.slug, False, _OTHER_PARTS))
+        return tasks, found
+
+    def _carry(self, kept: Mapping[str, index.Bundle], key: str) -> dict[str, bytes] | None:
+        """The by-products of the cache entry `key` when the output folder still holds
+        what it made (its files are then kept where they are, never read), else None. The
+        entry itself stays in the cache, unread: it is what a build falls back on once
+        the output folder is touched, or when it builds elsewhere."""
+        bundle = kept.get(key)
+        if bundle is None:
+            return None
+        self.store.used.add(key)  # not pruned
+        self.carried.update(bundle.files)
+        self.owned[key] = list(bundle.files)
+        return {name: text.encode() for name, text in bundle.extra.items()}
+
+    def settle(
+        self, key: str, entry: Mapping[str, bytes], written: Mapping[str, str] | None = None
+    ) -> None:
+        """One cache entry complete: its files to the output (unless `written` there
+        already, SHA-256 by name), its by-products kept."""
+        names = list(written or ()) or [name for name in entry if name not in _BY_PRODUCTS]
+        self.owned.setdefault(key, names)
+        self.extra[key] = {name: entry[name].decode() for name in _BY_PRODUCTS if name in entry}
+        self.entries[key] = {name: entry[name] for name in _BY_PRODUCTS if name in entry}
+        for name in [] if written else names:
+            if self.staging is None:
+                self.files[name] = entry[name]
+            else:
+                self.staging.add(name, entry[name])
+
+    def store_loaded(self, laid_out: set[str]) -> None:
+        """Store the coalition files loaded afresh whose pages are not to be laid out;
+        the workers store the others, beside their pages."""
+        for slug in sorted(set(self.unstored) - laid_out):
+            store_loaded(self.store, self.unstored.pop(slug), self.items[slug])
+
+    def render(self, task: pool.Task) -> pool.Result:
+        """One task (in a worker, or here when there are few)."""
+        made = _render(self.ready, self.guide, self.packet_links, task)
+        if task.pages and task.slug in self.unstored:  # its loaded file too
+            store_loaded(self.store, self.unstored[task.slug], self.items[task.slug])
+        if self.staging is None or not made.pages:
+            return made
+        # A coalition's pages are stored and written by the process that made them, so
+        # that this I/O is shared among the workers; only the by-products come back.
+        self.store.put(self.keys[task.slug][0], made.pages)
+        written = {}
+        for name, data in made.pages.items():
+            if name not in _BY_PRODUCTS:
+                self.staging.add(name, data)
+                written[name] = self.staging.shas[name]
+        size = sum(len(made.pages[name]) for name in written)
+        kept_back = {name: made.pages[name] for name in _BY_PRODUCTS if name in made.pages}
+        return dataclasses.replace(made, pages=kept_back, written=written, size=size)
+
+    def take_pages(self, result: pool.Result) -> bool:
+        """Take a result's pages, if it has any (whether it had)."""
+        pages_key = self.keys[result.slug][0]
+        if result.written:  # stored and written by the worker
+            self.store.used.add(pages_key)
+            assert self.staging is not None
+            self.staging.adopt(result.written, result.size)
+            self.settle(pages_key, result.pages, result.written)
+        elif result.pages:
+            self.store.put(pages_key, result.pages)
+            self.settle(pages_key, result.pages)
+        return bool(result.pages or result.written)
+
+    def take_packet(self, result: pool.Result) -> bool:
+        """Take a result's part of a packet, if it has one (whether the packet is whole)."""
+        if result.packet is None:
+            return False
+        packet = self.parts.setdefault(result.slug, {})
+        packet.update(result.packet)
+        if len(packet) < _PACKET_FILES:  # the other part is still to come
+            return False
+        packet_key = self.keys[result.slug][1]
+        self.store.put(packet_key, packet)
+        self.settle(packet_key, self.parts.pop(result.slug))
+        return True
+
+    def shared(self) -> dict[str, bytes]:
+        """The pages about every coalition at once, and the guidance pages."""
+        return _shared(self.ready, self.store, self.guide, self.keys, self.entries)
 
 
 def _shared(
@@ -378,26 +438,6 @@ def _shared(
         shared.update(render.guide_pages(ready.renderer, guide))
         store.put(shared_key, shared)
     return shared
-
-
-def _carry(
-    kept: Mapping[str, index.Bundle],
-    key: str,
-    carried: dict[str, str],
-    owned: dict[str, list[str]],
-    store: Cache,
-) -> dict[str, bytes] | None:
-    """The by-products of the cache entry `key` when the output folder still holds what it
-    made (its files are then kept where they are, never read), else None. The entry
-    itself stays in the cache, unread: it is what a build falls back on once the output
-    folder is touched, or when it builds elsewhere."""
-    bundle = kept.get(key)
-    if bundle is None:
-        return None
-    store.used.add(key)  # not pruned
-    carried.update(bundle.files)
-    owned[key] = list(bundle.files)
-    return {name: text.encode() for name, text in bundle.extra.items()}
 
 
 def _render(

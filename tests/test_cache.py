@@ -279,19 +279,11 @@ def test_the_printer_prints_what_the_workers_print(
 def test_a_printer_without_weasyprint_skips_the_packets(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import datetime
-
     _build(workspace, tmp_path / "a", pdf=True)
     monkeypatch.setattr(build, "PRINTER_FROM", 3)
     monkeypatch.setattr(build, "weasyprint_missing", lambda: "warning: packets skipped (test)")
     _edit(workspace / "coalitions" / "fair-trade-pact.yaml", "purpose: ", "purpose: Again, ")
-    out = tmp_path / "a"
-    made = build.build(workspace, out, datetime.date.fromisoformat(TODAY), pdf=True, jobs=2)
-    assert made.packets == 0
-    assert made.notices[-1] == "warning: packets skipped (test)"
-    assert not list(out.rglob("*.pdf"))
-    _build(workspace, tmp_path / "html")
-    assert _outputs(out) == _outputs(tmp_path / "html")  # the site as with --no-pdf
+    _packets_skipped(workspace, tmp_path / "a", tmp_path / "html")
 
 
 # --- the build index: a no-op reads nothing but stamps -------------------------------------
@@ -410,10 +402,18 @@ def test_without_weasyprint_the_site_is_built_and_packets_skipped(
 
     monkeypatch.setattr(build, "weasyprint_missing", lambda: "warning: packets skipped (test)")
     out = tmp_path / "site"
+    _packets_skipped(workspace, out, tmp_path / "html")
+    assert not build.build(workspace, out, datetime.date.fromisoformat(TODAY)).unchanged
+
+
+def _packets_skipped(workspace: Path, out: Path, html: Path) -> None:
+    """A build with packets where WeasyPrint cannot start makes the site as with --no-pdf
+    (built into `html` to compare) and says why."""
+    import datetime
+
     made = build.build(workspace, out, datetime.date.fromisoformat(TODAY), pdf=True, jobs=2)
     assert made.packets == 0
     assert made.notices[-1] == "warning: packets skipped (test)"
     assert not list(out.rglob("*.pdf"))
-    _build(workspace, tmp_path / "html")
-    assert _outputs(out) == _outputs(tmp_path / "html")  # the site as with --no-pdf
-    assert not build.build(workspace, out, datetime.date.fromisoformat(TODAY)).unchanged
+    _build(workspace, html)
+    assert _outputs(out) == _outputs(html)

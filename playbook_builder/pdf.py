@@ -11,7 +11,9 @@ the content, so the same inputs give the same bytes.
 from __future__ import annotations
 
 import logging
+import multiprocessing.util
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -115,6 +117,34 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+_FONTS: dict[tuple[Path, ...], FontConfiguration] = {}
+
+
+def _fonts(allowed: tuple[Path, ...]) -> FontConfiguration:
+    """One font configuration for every packet this process prints from these folders.
+
+    A new one per packet (fontconfig's set-up, and a temporary copy of each font the
+    templates name) was never freed: a process grew by about 0.3 MiB a packet and left
+    the copies behind in the temporary folder (measured: 97 -> 139 MiB over 120 packets,
+    and 631 folders of 2.5 MB after a day's builds). The fonts of one set of templates
+    are the same for every packet, and WeasyPrint adds a font face once per
+    configuration, so sharing it changes no byte of a packet (tested).
+    """
+    if allowed not in _FONTS:
+        config = FontConfiguration()
+        _FONTS[allowed] = config
+        # when this process ends, workers included (multiprocessing runs these at exit)
+        multiprocessing.util.Finalize(None, _forget_fonts, args=(config,), exitpriority=10)
+    return _FONTS[allowed]
+
+
+def _forget_fonts(config: FontConfiguration) -> None:
+    """Delete the configuration's copies of the fonts."""
+    folder = getattr(config, "_folder", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def render_pdf(
     html: str,
     *,
@@ -129,7 +159,7 @@ def render_pdf(
     bytes, description) of the file to embed.
     """
     fetcher = SafeFetcher(allowed=allowed)
-    fonts = FontConfiguration()
+    fonts = _fonts(tuple(allowed))
     stamp = datetime(today.year, today.month, today.day, tzinfo=UTC)
     attachments = []
     if attachment is not None:

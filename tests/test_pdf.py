@@ -282,6 +282,31 @@ def test_two_builds_give_identical_packets(tmp_path: Path) -> None:
         assert (one / name).read_bytes() == (two / name).read_bytes(), slug
 
 
+def test_a_packet_does_not_depend_on_what_was_printed_before_it(tmp_path: Path) -> None:
+    """A process prints all its packets with one font configuration: printing others
+    first changes no byte (compared with a process that prints only this one)."""
+    import sys
+
+    root = _workspace(tmp_path / "ws")
+    code = (
+        "import datetime, sys\n"
+        "from pathlib import Path\n"
+        "from playbook_builder import build\n"
+        "ready = build.prepare(Path(sys.argv[1]), datetime.date(2026, 11, 25))\n"
+        "for slug in sys.argv[2:]:\n"
+        "    packet = build.render_packet(ready, ready.of(slug)).pdf\n"
+        "sys.stdout.buffer.write(packet)\n"
+    )
+
+    def printed(*slugs: str) -> bytes:
+        command = [sys.executable, "-c", code, str(root), *slugs]
+        return subprocess.run(command, capture_output=True, check=True).stdout
+
+    alone = printed("housing-for-health")
+    assert alone.startswith(b"%PDF")
+    assert printed("fair-trade-pact", "dignity-in-detention", "housing-for-health") == alone
+
+
 def test_names_in_every_script(tmp_path: Path) -> None:
     root = _workspace(tmp_path / "intl")
     path = root / "coalitions" / "dignity-in-detention.yaml"

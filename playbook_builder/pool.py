@@ -90,7 +90,7 @@ class Printer:
     def __init__(self, warm: Callable[[], str | None]) -> None:
         context = multiprocessing.get_context("fork")
         self._here, there = context.Pipe()
-        self._process = context.Process(target=_serve, args=(there, warm), daemon=True)
+        self._process = context.Process(target=_serve, args=(there, self._here, warm), daemon=True)
         self._process.start()
         there.close()
 
@@ -116,11 +116,13 @@ class Printer:
         return value
 
     def close(self) -> None:
-        """Stop the process, whatever it is doing."""
+        """Let the process end (it cleans up as it does: its copies of the fonts); stop
+        it if it has not within a few seconds."""
+        self._here.close()  # its next wait for a job ends
+        self._process.join(timeout=5)
         if self._process.is_alive():
             self._process.terminate()
-        self._process.join()
-        self._here.close()
+            self._process.join()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +132,8 @@ class Missing:
     reason: str
 
 
-def _serve(connection: Any, warm: Callable[[], str | None]) -> None:
+def _serve(connection: Any, parents: Any, warm: Callable[[], str | None]) -> None:
+    parents.close()  # the parent's end, inherited: closed here, so that its close ends this
     missing = warm()
     while True:
         try:

@@ -276,6 +276,36 @@ def test_the_printer_prints_what_the_workers_print(
     assert _outputs(tmp_path / "a") == _outputs(tmp_path / "b")
 
 
+def test_a_build_leaves_no_copies_of_the_fonts(workspace: Path, tmp_path: Path) -> None:
+    """WeasyPrint copies the packet's fonts into a temporary folder: the workers, and the
+    printer, delete theirs when they end."""
+    import os
+    import subprocess
+    import sys
+
+    temporary = tmp_path / "temporary"
+    temporary.mkdir()
+    code = (
+        "import sys\n"
+        "from playbook_builder import build\n"
+        "from playbook_builder.cli import main\n"
+        "build.PRINTER_FROM = int(sys.argv.pop())\n"
+        "main()\n"
+    )
+
+    def build_with_printer_from(coalitions: int) -> None:
+        command = [sys.executable, "-c", code, "-q", "build", "--root", str(workspace)]
+        command += ["--today", TODAY, str(coalitions)]
+        env = {**os.environ, "TMPDIR": str(temporary)}
+        subprocess.run(command, check=True, env=env, capture_output=True)
+
+    build_with_printer_from(250)  # three packets: the workers print
+    assert list(temporary.iterdir()) == []
+    _edit(workspace / "coalitions" / "fair-trade-pact.yaml", "purpose: ", "purpose: Again, ")
+    build_with_printer_from(3)  # one packet: the printer prints
+    assert list(temporary.iterdir()) == []
+
+
 def test_a_printer_without_weasyprint_skips_the_packets(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

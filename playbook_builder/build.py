@@ -11,13 +11,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import gc
-import itertools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from playbook_builder import (
     __version__,
@@ -186,7 +185,6 @@ def render_outputs(
     on_packet: Callable[[int, int, str], None] | None = None,
     kept: Mapping[str, index.Bundle] | None = None,
     staging: write.Staging | None = None,
-    printer: pool.Printer | None = None,
 ) -> Outputs:
     """Lay out the whole site: cached where the inputs are unchanged, rendered otherwise.
 
@@ -195,30 +193,18 @@ def render_outputs(
     cache entries whose files the output folder holds as they are: those stay, unread.
     With `staging`, each coalition's files go into that new output folder as soon as they
     are made instead of into `Outputs.files`, so that they are not all held in memory.
-    A `printer` (see `build`) prints the packets when there are no more than
-    `PRINTER_MOST` to print.
     """
     kept = kept or {}
     layout = _Layout(ready, store, packet_links, staging)
     tasks, found = layout.look_up(kept, pdf)
 
-    def without_packets(missing: str) -> Outputs:
-        if staging is not None:
-            staging.discard()
-        made = render_outputs(
-            ready, store, pdf=False, packet_links=False, jobs=jobs, kept=kept, staging=staging
-        )
-        return dataclasses.replace(made, notices=(*made.notices, missing))
-
-    printing = [task.slug for task in tasks if "mou" in task.packet]
-    if printer is not None and 0 < len(printing) <= PRINTER_MOST:
-        tasks = [task for task in tasks if not task.packet]
-        _send(ready, printing, printer)  # it prints while the rest is laid out
-    elif printing:  # WeasyPrint is imported only to print
-        printing = []
+    if any(task.packet for task in tasks):  # WeasyPrint is imported only to print
         missing = weasyprint_missing()
         if missing:
-            return without_packets(missing)
+            made = render_outputs(
+                ready, store, pdf=False, packet_links=False, jobs=jobs, kept=kept, staging=staging
+            )
+            return dataclasses.replace(made, notices=(*made.notices, missing))
 
     for key, entry in found:
         layout.settle(key, entry)
@@ -227,37 +213,31 @@ def render_outputs(
         staging.open()  # before the workers start, so that they all write into it
     layout.store_loaded({task.slug for task in tasks if task.pages})
 
-    total = sum(1 for task in tasks if "mou" in task.packet) + len(printing)
+    total = sum(1 for task in tasks if "mou" in task.packet)
     done = 0
     said: dict[str, list[str]] = {}
     waiting = {task.slug for task in tasks if task.pages}
     shared: dict[str, bytes] | None = None
-    results = itertools.chain(
-        pool.run(layout.render, tasks, jobs),  # workers start now
-        _printed(ready, printing, printer),
-    )
+    results = pool.run(layout.render, tasks, jobs)  # workers start now
     if not waiting:  # every page is in already: the shared pages while packets print
         shared = layout.shared()
-    try:
-        for result in results:
-            said.setdefault(result.slug, []).extend(result.notices)
-            if layout.take_pages(result):
-                waiting.discard(result.slug)
-                if shared is None and not waiting:  # the last page is in
-                    shared = layout.shared()
-            if layout.take_packet(result):
-                done += 1
-                if on_packet is not None:
-                    on_packet(done, total, result.slug)
-    except _NotPrinted as err:  # the printer found WeasyPrint missing
-        return without_packets(err.args[0])
+    for result in results:
+        said.setdefault(result.slug, []).extend(result.notices)
+        if layout.take_pages(result):
+            waiting.discard(result.slug)
+            if shared is None and not waiting:  # the last page is in
+                shared = layout.shared()
+        if layout.take_packet(result):
+            done += 1
+            if on_packet is not None:
+                on_packet(done, total, result.slug)
     assert shared is not None
 
     notices = [f"warning: {history.SHALLOW_ADVICE}"] if ready.past.shallow else []
     for slug, lines in sorted(said.items()):
         notices.extend(f"{slug}: {line}" for line in dict.fromkeys(lines))
     if pdf and total:
-        notices.extend(_subsetting_notice(printer if printing else None))
+        notices.extend(_subsetting_notice())
     return Outputs(
         files={**layout.files, **shared},
         packets=len(ready.facts) if pdf else 0,
@@ -520,15 +500,6 @@ def render_packet(
     """One coalition's signing packet (with its coalition file attached), or its briefing."""
     from playbook_builder import pdf as pdf_module
 
-    html, options = packet_job(ready, fact, kind)
-    return pdf_module.render_pdf(html, **options)
-
-
-def packet_job(
-    ready: Prepared, fact: CoalitionFacts, kind: Literal["mou", "briefing"]
-) -> tuple[str, dict[str, Any]]:
-    """The HTML of a packet and the options `pdf.render_pdf` prints it with: plain values,
-    which another process can print."""
     renderer = ready.renderer
     html = renderer.packet_html(fact, fact.revision, renderer.templates_hash(), kind)
     attachment = (
@@ -536,12 +507,13 @@ def packet_job(
         fact.item.source.encode("utf-8"),
         f"The coalition file this packet was printed from ({fact.item.path})",
     )
-    return html, {
-        "base_url": ready.found.root,
-        "allowed": (ready.found.root, *renderer.template_dirs),
-        "today": ready.today,
-        "attachment": attachment if kind == "mou" else None,
-    }
+    return pdf_module.render_pdf(
+        html,
+        base_url=ready.found.root,
+        allowed=(ready.found.root, *renderer.template_dirs),
+        today=ready.today,
+        attachment=attachment if kind == "mou" else None,
+    )
 
 
 def agreement_docx(ready: Prepared, fact: CoalitionFacts) -> bytes:
@@ -558,68 +530,6 @@ def packet_notices(packet: pdf_module.Rendered) -> list[str]:
     return notices
 
 
-PRINTER_FROM = 250
-"""Coalition files from which a build that may print starts a printer before loading:
-importing WeasyPrint (about 0.5 s) then overlaps loading them (about 1.2 ms each from the
-cache); below this, a pool of workers printing a packet's parts side by side is quicker."""
-PRINTER_MOST = 2
-"""Coalitions whose packets the printer prints; a build with more uses the pool."""
-
-
-class _NotPrinted(Exception):
-    """WeasyPrint cannot start in the printer (the reason is the argument)."""
-
-
-def _print(html: str, options: dict[str, Any]) -> pdf_module.Rendered:
-    """Print one packet (in the printer's process)."""
-    from playbook_builder import pdf as pdf_module
-
-    return pdf_module.render_pdf(html, **options)
-
-
-def _fast_subsetting() -> bool:
-    from playbook_builder import pdf as pdf_module
-
-    return pdf_module.fast_subsetting()
-
-
-def _send(ready: Prepared, printing: list[str], printer: pool.Printer) -> None:
-    """Send the printer the signing packet and the briefing of these coalitions."""
-    for slug in printing:
-        fact = ready.of(slug)
-        assert fact is not None
-        for kind in ("mou", "briefing"):
-            html, options = packet_job(ready, fact, kind)
-            printer.send(_print, html, options)
-
-
-def _printed(
-    ready: Prepared, printing: list[str], printer: pool.Printer | None
-) -> Iterator[pool.Result]:
-    """The packets the printer was sent, as the results of the two tasks of each (the
-    Word agreement is made here meanwhile); raises _NotPrinted if it could not print."""
-    for slug in printing:
-        assert printer is not None
-        fact = ready.of(slug)
-        assert fact is not None
-        mou, briefing = printer.receive(), printer.receive()
-        if isinstance(mou, pool.Missing):
-            raise _NotPrinted(mou.reason)
-        yield pool.Result(
-            slug,
-            {},
-            {packet_path(slug, "mou"): mou.pdf, _PAGES: str(mou.pages).encode()},
-            tuple(packet_notices(mou)),
-        )
-        docx = agreement_docx(ready, fact)
-        yield pool.Result(
-            slug,
-            {},
-            {packet_path(slug, "briefing"): briefing.pdf, packet_path(slug, "docx"): docx},
-            tuple(packet_notices(briefing)),
-        )
-
-
 def weasyprint_missing() -> str | None:
     """Why packets cannot be rendered on this machine, or None when they can."""
     try:
@@ -632,15 +542,10 @@ def weasyprint_missing() -> str | None:
     return None
 
 
-def _subsetting_notice(printer: pool.Printer | None = None) -> list[str]:
-    """A warning when WeasyPrint subsets fonts the slow way: asked of the printer, when
-    it printed, so that this process need not import WeasyPrint."""
-    if printer is not None:
-        printer.send(_fast_subsetting)
-        fast = bool(printer.receive())
-    else:
-        fast = _fast_subsetting()
-    if fast:
+def _subsetting_notice() -> list[str]:
+    from playbook_builder import pdf as pdf_module
+
+    if pdf_module.fast_subsetting():
         return []
     return [
         "warning: HarfBuzz font subsetting is missing (Debian package libharfbuzz-subset0); "
@@ -728,60 +633,51 @@ def build(
         summary, day = looked.same
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = index.snapshot(found) if use_cache else {}
-    # A build that may print a packet or two among many coalitions imports WeasyPrint
-    # in a process of its own while this one loads (see pool.Printer).
-    many = pdf and len(found.coalition_files()) >= PRINTER_FROM
-    printer = pool.Printer.start(weasyprint_missing, jobs) if many else None
-    try:
-        ready = prepare(found.root, today, store=store, stages=stages, store_later=True)
-        # What was prepared lives to the end: the collector need not walk it again, in this
-        # process or in the workers forked from it (whose memory it would copy by walking it).
-        gc.freeze()
-        with write.locked(target), write.Staging(target) as staging:
-            made = render_outputs(
-                ready,
-                store,
-                pdf=pdf,
-                packet_links=pdf,
-                jobs=jobs,
-                on_packet=on_packet,
-                kept=index.kept(saved, resolved),
-                staging=staging,
-                printer=printer,
+    ready = prepare(found.root, today, store=store, stages=stages, store_later=True)
+    # What was prepared lives to the end: the collector need not walk it again, in this
+    # process or in the workers forked from it (whose memory it would copy by walking it).
+    gc.freeze()
+    with write.locked(target), write.Staging(target) as staging:
+        made = render_outputs(
+            ready,
+            store,
+            pdf=pdf,
+            packet_links=pdf,
+            jobs=jobs,
+            on_packet=on_packet,
+            kept=index.kept(saved, resolved),
+            staging=staging,
+        )
+        if stages is not None:
+            fresh = len(ready.facts) - made.cached
+            stages.mark(
+                "lay out",
+                f"{len(made.files) + len(made.kept) + len(staging.shas)} files "
+                f"({len(made.kept)} kept as they are); "
+                f"coalitions: {fresh} rendered, {made.cached} from the cache; "
+                f"packets: {made.packets}, of {made.pages} pages",
             )
-            if stages is not None:
-                fresh = len(ready.facts) - made.cached
-                stages.mark(
-                    "lay out",
-                    f"{len(made.files) + len(made.kept) + len(staging.shas)} files "
-                    f"({len(made.kept)} kept as they are); "
-                    f"coalitions: {fresh} rendered, {made.cached} from the cache; "
-                    f"packets: {made.packets}, of {made.pages} pages",
-                )
-            shas = {**staging.shas, **write.digests(made.files), **made.kept}
-            sizes = staging.bytes + sum(len(data) for data in made.files.values())
-            wrote = write.write_site(made.files, target, kept=made.kept, shas=shas, staging=staging)
-            if stages is not None:
-                stages.mark("write", f"{sizes / 1024:,.0f} KiB new" if wrote else "already there")
-            summary = index.Summary(
-                files=len(shas),
-                bytes=staging.size,
-                coalitions=len(ready.facts),
-                advisories=sum(len(f.advisories) for f in ready.facts),
-                packets=made.packets,
-                pages=made.pages,
-                notices=made.notices,
-            )
-            if use_cache and (made.packets or not pdf or not ready.facts):
-                setting = index.setting(found, resolved, pdf, ready.today)
-                snapshot = index.Snapshot(seen, setting, ready.loaded.config.timezone)
-                bundles = {
-                    key: index.Bundle({name: shas[name] for name in names}, made.extra.get(key, {}))
-                    for key, names in made.owned.items()
-                }
-                index.record(store, resolved, pdf, snapshot, summary, bundles)
-    finally:
-        if printer is not None:
-            printer.close()
+        shas = {**staging.shas, **write.digests(made.files), **made.kept}
+        sizes = staging.bytes + sum(len(data) for data in made.files.values())
+        wrote = write.write_site(made.files, target, kept=made.kept, shas=shas, staging=staging)
+        if stages is not None:
+            stages.mark("write", f"{sizes / 1024:,.0f} KiB new" if wrote else "already there")
+        summary = index.Summary(
+            files=len(shas),
+            bytes=staging.size,
+            coalitions=len(ready.facts),
+            advisories=sum(len(f.advisories) for f in ready.facts),
+            packets=made.packets,
+            pages=made.pages,
+            notices=made.notices,
+        )
+        if use_cache and (made.packets or not pdf or not ready.facts):
+            setting = index.setting(found, resolved, pdf, ready.today)
+            snapshot = index.Snapshot(seen, setting, ready.loaded.config.timezone)
+            bundles = {
+                key: index.Bundle({name: shas[name] for name in names}, made.extra.get(key, {}))
+                for key, names in made.owned.items()
+            }
+            index.record(store, resolved, pdf, snapshot, summary, bundles)
     store.prune()
     return Built.of(resolved, summary, ready.today, made.cached)

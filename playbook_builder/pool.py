@@ -12,7 +12,6 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,75 +74,3 @@ def run(render: Render, tasks: Sequence[Task], jobs: int | None) -> Iterator[Res
                 yield future.result()
 
     return results()
-
-
-class Printer:
-    """One process, started before the workspace is loaded, that imports WeasyPrint while
-    the parent loads and then prints what it is sent, in order.
-
-    For a build that prints a packet or two among many coalitions, importing WeasyPrint
-    took as long as printing, and came after loading instead of beside it. `warm` runs in
-    the new process and says why packets cannot be printed, or None; jobs then get that
-    reason back instead of being run.
-    """
-
-    def __init__(self, warm: Callable[[], str | None]) -> None:
-        context = multiprocessing.get_context("fork")
-        self._here, there = context.Pipe()
-        self._process = context.Process(target=_serve, args=(there, self._here, warm), daemon=True)
-        self._process.start()
-        there.close()
-
-    @classmethod
-    def start(cls, warm: Callable[[], str | None], jobs: int | None) -> Printer | None:
-        """A printer, where there is a second core to import on and `fork` to start it."""
-        if (jobs or os.cpu_count() or 1) < 2:
-            return None
-        if "fork" not in multiprocessing.get_all_start_methods():
-            return None
-        return cls(warm)
-
-    def send(self, job: Callable[..., Any], *args: Any) -> None:
-        """Have `job(*args)` run in the printer's process."""
-        self._here.send((job, args))
-
-    def receive(self) -> Any:
-        """What the next job sent returned (or the reason it was not run, as Missing);
-        raises what it raised."""
-        done, value = self._here.recv()
-        if not done:
-            raise value
-        return value
-
-    def close(self) -> None:
-        """Let the process end (it cleans up as it does: its copies of the fonts); stop
-        it if it has not within a few seconds."""
-        self._here.close()  # its next wait for a job ends
-        self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
-
-
-@dataclass(frozen=True, slots=True)
-class Missing:
-    """Why the printer could not run a job."""
-
-    reason: str
-
-
-def _serve(connection: Any, parents: Any, warm: Callable[[], str | None]) -> None:
-    parents.close()  # the parent's end, inherited: closed here, so that its close ends this
-    missing = warm()
-    while True:
-        try:
-            job, args = connection.recv()
-        except EOFError:
-            return
-        if missing is not None:
-            connection.send((True, Missing(missing)))
-            continue
-        try:
-            connection.send((True, job(*args)))
-        except Exception as err:  # handed to the parent, which raises it
-            connection.send((False, err))

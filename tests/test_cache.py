@@ -247,73 +247,27 @@ def test_a_build_without_packets_keeps_the_cached_packets(workspace: Path, tmp_p
     assert _outputs(tmp_path / "a") == _outputs(tmp_path / "c")
 
 
-def test_the_printer_prints_what_the_workers_print(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A packet or two among many coalitions is printed by a process started before
-    loading (build.PRINTER_FROM coalitions, here lowered to the samples' three)."""
-    import datetime
-
-    from playbook_builder import pool
-
-    _build(workspace, tmp_path / "a", pdf=True)  # three packets: the workers print
-    monkeypatch.setattr(build, "PRINTER_FROM", 3)
-    asked: list[object] = []
-    receive = pool.Printer.receive
-
-    def spy(self: pool.Printer) -> object:
-        asked.append(receive(self))
-        return asked[-1]
-
-    monkeypatch.setattr(pool.Printer, "receive", spy)
-    _edit(workspace / "coalitions" / "fair-trade-pact.yaml", "purpose: ", "purpose: Again, ")
-    printed: list[str] = []
-    day = datetime.date.fromisoformat(TODAY)
-    build.build(workspace, tmp_path / "a", day, on_packet=lambda *done: printed.append(done[2]))
-    assert printed == ["fair-trade-pact"]
-    assert len(asked) == 3  # the signing packet, the briefing, how fonts were subset
-    _build(workspace, tmp_path / "b", pdf=True, cache=False)
-    assert _outputs(tmp_path / "a") == _outputs(tmp_path / "b")
-
-
 def test_a_build_leaves_no_copies_of_the_fonts(workspace: Path, tmp_path: Path) -> None:
-    """WeasyPrint copies the packet's fonts into a temporary folder: the workers, and the
-    printer, delete theirs when they end."""
+    """WeasyPrint copies the packet's fonts into a temporary folder: each process that
+    prints (the workers, or the build itself for one packet) deletes its copy as it ends."""
     import os
     import subprocess
     import sys
 
     temporary = tmp_path / "temporary"
     temporary.mkdir()
-    code = (
-        "import sys\n"
-        "from playbook_builder import build\n"
-        "from playbook_builder.cli import main\n"
-        "build.PRINTER_FROM = int(sys.argv.pop())\n"
-        "main()\n"
-    )
 
-    def build_with_printer_from(coalitions: int) -> None:
-        command = [sys.executable, "-c", code, "-q", "build", "--root", str(workspace)]
-        command += ["--today", TODAY, str(coalitions)]
+    def playbook_build() -> None:
+        command = [sys.executable, "-m", "playbook_builder", "-q", "build"]
+        command += ["--root", str(workspace), "--today", TODAY]
         env = {**os.environ, "TMPDIR": str(temporary)}
         subprocess.run(command, check=True, env=env, capture_output=True)
 
-    build_with_printer_from(250)  # three packets: the workers print
+    playbook_build()  # three packets: the workers print
     assert list(temporary.iterdir()) == []
     _edit(workspace / "coalitions" / "fair-trade-pact.yaml", "purpose: ", "purpose: Again, ")
-    build_with_printer_from(3)  # one packet: the printer prints
+    playbook_build()  # one packet, in two parts: the workers, or the build itself
     assert list(temporary.iterdir()) == []
-
-
-def test_a_printer_without_weasyprint_skips_the_packets(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _build(workspace, tmp_path / "a", pdf=True)
-    monkeypatch.setattr(build, "PRINTER_FROM", 3)
-    monkeypatch.setattr(build, "weasyprint_missing", lambda: "warning: packets skipped (test)")
-    _edit(workspace / "coalitions" / "fair-trade-pact.yaml", "purpose: ", "purpose: Again, ")
-    _packets_skipped(workspace, tmp_path / "a", tmp_path / "html")
 
 
 # --- the build index: a no-op reads nothing but stamps -------------------------------------
@@ -432,18 +386,10 @@ def test_without_weasyprint_the_site_is_built_and_packets_skipped(
 
     monkeypatch.setattr(build, "weasyprint_missing", lambda: "warning: packets skipped (test)")
     out = tmp_path / "site"
-    _packets_skipped(workspace, out, tmp_path / "html")
-    assert not build.build(workspace, out, datetime.date.fromisoformat(TODAY)).unchanged
-
-
-def _packets_skipped(workspace: Path, out: Path, html: Path) -> None:
-    """A build with packets where WeasyPrint cannot start makes the site as with --no-pdf
-    (built into `html` to compare) and says why."""
-    import datetime
-
     made = build.build(workspace, out, datetime.date.fromisoformat(TODAY), pdf=True, jobs=2)
     assert made.packets == 0
     assert made.notices[-1] == "warning: packets skipped (test)"
     assert not list(out.rglob("*.pdf"))
-    _build(workspace, html)
-    assert _outputs(out) == _outputs(html)
+    _build(workspace, tmp_path / "html")
+    assert _outputs(out) == _outputs(tmp_path / "html")  # the site as with --no-pdf
+    assert not build.build(workspace, out, datetime.date.fromisoformat(TODAY)).unchanged

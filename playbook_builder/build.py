@@ -278,9 +278,7 @@ class _Layout:
         self.files: dict[str, bytes] = dict(ready.renderer.assets())
         """Files in memory (those not put in `staging`)."""
         self.extra: dict[str, dict[str, str]] = {}
-        """The by-products of each cache entry, by key."""
-        self.entries: dict[str, dict[str, bytes]] = {}
-        """The same, as bytes (the shared pages read the calendar events)."""
+        """The by-products of each cache entry (calendar events, page counts), by key."""
         self.owned: dict[str, list[str]] = {}
         """The output names each cache entry made, by key."""
         self.carried: dict[str, str] = {}
@@ -337,7 +335,6 @@ class _Layout:
         names = list(written or ()) or [name for name in entry if name not in _BY_PRODUCTS]
         self.owned.setdefault(key, names)
         self.extra[key] = {name: entry[name].decode() for name in _BY_PRODUCTS if name in entry}
-        self.entries[key] = {name: entry[name] for name in _BY_PRODUCTS if name in entry}
         for name in [] if written else names:
             if self.staging is None:
                 self.files[name] = entry[name]
@@ -397,27 +394,25 @@ class _Layout:
 
     def shared(self) -> dict[str, bytes]:
         """The pages about every coalition at once, and the guidance pages."""
-        return _shared(self.ready, self.store, self.guide, self.keys, self.entries)
-
-
-def _shared(
-    ready: Prepared,
-    store: Cache,
-    guide: tuple[GuidePage, ...],
-    keys: Mapping[str, tuple[str, str]],
-    entries: Mapping[str, Mapping[str, bytes]],
-) -> dict[str, bytes]:
-    """The pages about every coalition at once, and the guidance pages."""
-    shared_key = digest([*sorted(k for pair in keys.values() for k in pair), _guide_digest(guide)])
-    shared = store.get(shared_key)
-    if shared is None:
-        events = {slug: entries[keys[slug][0]][_ICS] for slug in keys}
-        shared = render.shared_pages(
-            ready.renderer, ready.facts, ready.loaded.coalitions, guide, ready.markdown, events
+        keys = self.keys
+        shared_key = digest(
+            [*sorted(k for pair in keys.values() for k in pair), _guide_digest(self.guide)]
         )
-        shared.update(render.guide_pages(ready.renderer, guide))
-        store.put(shared_key, shared)
-    return shared
+        shared = self.store.get(shared_key)
+        if shared is None:
+            events = {slug: self.extra[keys[slug][0]][_ICS].encode() for slug in keys}
+            ready = self.ready
+            shared = render.shared_pages(
+                ready.renderer,
+                ready.facts,
+                ready.loaded.coalitions,
+                self.guide,
+                ready.markdown,
+                events,
+            )
+            shared.update(render.guide_pages(ready.renderer, self.guide))
+            self.store.put(shared_key, shared)
+        return shared
 
 
 def _render(
@@ -637,47 +632,50 @@ def build(
     # What was prepared lives to the end: the collector need not walk it again, in this
     # process or in the workers forked from it (whose memory it would copy by walking it).
     gc.freeze()
-    with write.locked(target), write.Staging(target) as staging:
-        made = render_outputs(
-            ready,
-            store,
-            pdf=pdf,
-            packet_links=pdf,
-            jobs=jobs,
-            on_packet=on_packet,
-            kept=index.kept(saved, resolved),
-            staging=staging,
-        )
-        if stages is not None:
-            fresh = len(ready.facts) - made.cached
-            stages.mark(
-                "lay out",
-                f"{len(made.files) + len(made.kept) + len(staging.shas)} files "
-                f"({len(made.kept)} kept as they are); "
-                f"coalitions: {fresh} rendered, {made.cached} from the cache; "
-                f"packets: {made.packets}, of {made.pages} pages",
+    try:
+        with write.locked(target), write.Staging(target) as staging:
+            made = render_outputs(
+                ready,
+                store,
+                pdf=pdf,
+                packet_links=pdf,
+                jobs=jobs,
+                on_packet=on_packet,
+                kept=index.kept(saved, resolved),
+                staging=staging,
             )
-        shas = {**staging.shas, **write.digests(made.files), **made.kept}
-        sizes = staging.bytes + sum(len(data) for data in made.files.values())
-        wrote = write.write_site(made.files, target, kept=made.kept, shas=shas, staging=staging)
-        if stages is not None:
-            stages.mark("write", f"{sizes / 1024:,.0f} KiB new" if wrote else "already there")
-        summary = index.Summary(
-            files=len(shas),
-            bytes=staging.size,
-            coalitions=len(ready.facts),
-            advisories=sum(len(f.advisories) for f in ready.facts),
-            packets=made.packets,
-            pages=made.pages,
-            notices=made.notices,
-        )
-        if use_cache and (made.packets or not pdf or not ready.facts):
-            setting = index.setting(found, resolved, pdf, ready.today)
-            snapshot = index.Snapshot(seen, setting, ready.loaded.config.timezone)
-            bundles = {
-                key: index.Bundle({name: shas[name] for name in names}, made.extra.get(key, {}))
-                for key, names in made.owned.items()
-            }
-            index.record(store, resolved, pdf, snapshot, summary, bundles)
-    store.prune()
-    return Built.of(resolved, summary, ready.today, made.cached)
+            if stages is not None:
+                fresh = len(ready.facts) - made.cached
+                stages.mark(
+                    "lay out",
+                    f"{len(made.files) + len(made.kept) + len(staging.shas)} files "
+                    f"({len(made.kept)} kept as they are); "
+                    f"coalitions: {fresh} rendered, {made.cached} from the cache; "
+                    f"packets: {made.packets}, of {made.pages} pages",
+                )
+            shas = {**staging.shas, **write.digests(made.files), **made.kept}
+            sizes = staging.bytes + sum(len(data) for data in made.files.values())
+            wrote = write.write_site(made.files, target, kept=made.kept, shas=shas, staging=staging)
+            if stages is not None:
+                stages.mark("write", f"{sizes / 1024:,.0f} KiB new" if wrote else "already there")
+            summary = index.Summary(
+                files=len(shas),
+                bytes=staging.size,
+                coalitions=len(ready.facts),
+                advisories=sum(len(f.advisories) for f in ready.facts),
+                packets=made.packets,
+                pages=made.pages,
+                notices=made.notices,
+            )
+            if use_cache and (made.packets or not pdf or not ready.facts):
+                setting = index.setting(found, resolved, pdf, ready.today)
+                snapshot = index.Snapshot(seen, setting, ready.loaded.config.timezone)
+                bundles = {
+                    key: index.Bundle({name: shas[name] for name in names}, made.extra.get(key, {}))
+                    for key, names in made.owned.items()
+                }
+                index.record(store, resolved, pdf, snapshot, summary, bundles)
+        store.prune()
+        return Built.of(resolved, summary, ready.today, made.cached)
+    finally:
+        gc.unfreeze()  # a caller that builds again (a test, a server) collects it as usual

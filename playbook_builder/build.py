@@ -167,8 +167,11 @@ class Outputs:
 
 
 _ICS = ".ics-events"
+_PART = ".shared-part"
 _PAGES = ".packet-pages"
-_BY_PRODUCTS = (_ICS, _PAGES)
+_BY_PRODUCTS = (_ICS, _PART, _PAGES)
+_PAGES_ENTRY = "pages 2"
+"""What a pages entry holds, in its key: a new one when the by-products change."""
 _OTHER_PARTS = ("briefing", "docx")
 """A packet's parts besides the signing packet itself, made as a task of their own."""
 _PACKET_FILES = 4
@@ -400,15 +403,14 @@ class _Layout:
         )
         shared = self.store.get(shared_key)
         if shared is None:
-            events = {slug: self.extra[keys[slug][0]][_ICS].encode() for slug in keys}
+            extra = [self.extra[keys[fact.slug][0]] for fact in self.ready.facts]
             ready = self.ready
             shared = render.shared_pages(
                 ready.renderer,
-                ready.facts,
-                ready.loaded.coalitions,
+                [json.loads(by[_PART]) for by in extra],
+                [by[_ICS].encode() for by in extra],
                 self.guide,
                 ready.markdown,
-                events,
             )
             shared.update(render.guide_pages(ready.renderer, self.guide))
             self.store.put(shared_key, shared)
@@ -426,6 +428,7 @@ def _render(
         events = ready.renderer.calendar_events(fact)
         pages = render.coalition_pages(ready.renderer, fact, guide, packet_links, events)
         pages[_ICS] = events
+        pages[_PART] = render.shared_part(ready.renderer, fact)
     packet: dict[str, bytes] | None = None
     notices: list[str] = []
     if task.packet:
@@ -468,7 +471,7 @@ def _keys(
             repr(fact.changes),
             str(fact.git),
         ]
-        pages = digest(["pages", *common, site, nav, str(packet_links), *own])
+        pages = digest([_PAGES_ENTRY, *common, site, nav, str(packet_links), *own])
         packet = digest(["packet", *common, packet_templates, weasyprint, *own])
         keys[fact.slug] = (pages, packet)
     return keys

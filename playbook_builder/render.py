@@ -29,7 +29,7 @@ from playbook_builder.advise import THRESHOLDS
 from playbook_builder.content import GuidePage, Markdown
 from playbook_builder.errors import PlaybookError
 from playbook_builder.facts import CoalitionFacts
-from playbook_builder.model import CRITERIA, CoalitionFile, Partner, SiteConfig, article, json_ready
+from playbook_builder.model import CRITERIA, Partner, SiteConfig, article, json_ready
 from playbook_builder.terms import SCHEME, SignedTerms, is_placeholder, money
 from playbook_builder.workspace import check_fenced, read_fenced
 
@@ -82,6 +82,13 @@ def money_text(amount: float | None, currency: str | None) -> str:
 
 def fraction_text(value: Any) -> str:
     return f"{value.numerator}/{value.denominator}" if value is not None else ""
+
+
+def template_failure(err: TemplateError, name: str) -> PlaybookError:
+    """What a template that failed did wrong, and where (a workspace's template is input)."""
+    where = getattr(err, "filename", None) or name
+    line = getattr(err, "lineno", None)
+    return PlaybookError(f"template {where}{f':{line}' if line else ''}: {err}")
 
 
 # --- the renderer ---------------------------------------------------------------------------
@@ -159,8 +166,7 @@ class Renderer:
         try:
             html = self.env.get_template("_mou.html").render(t=terms)
         except TemplateError as err:
-            line = getattr(err, "lineno", None)
-            raise PlaybookError(f"template _mou.html{f':{line}' if line else ''}: {err}") from err
+            raise template_failure(err, "_mou.html") from err
         return Markup(html)
 
     def page(self, template: str, root: str, **context: Any) -> bytes:
@@ -174,10 +180,12 @@ class Renderer:
                 **{"source": None, **context},
             )
         except TemplateError as err:
-            where = getattr(err, "filename", None) or template
-            line = getattr(err, "lineno", None)
-            raise PlaybookError(f"template {where}{f':{line}' if line else ''}: {err}") from err
+            raise template_failure(err, template) from err
         return html.encode("utf-8")
+
+    def fragment(self, template: str, **context: Any) -> str:
+        """Part of a page, made with the same context as `page` at the site's top."""
+        return self.page(template, "", **context).decode("utf-8")
 
     def find(self, name: str) -> Path:
         """The file a template name resolves to: the workspace's, else the built-in one."""
@@ -267,24 +275,6 @@ class Renderer:
         return found
 
 
-def render_site(
-    renderer: Renderer,
-    views: Sequence[CoalitionFacts],
-    items: Sequence[CoalitionFile],
-    guide: Sequence[GuidePage],
-    markdown: Markdown,
-    packets: Iterable[str] = (),
-) -> dict[str, bytes]:
-    """Every page of the site, by path relative to the output folder."""
-    with_packet = set(packets)
-    pages: dict[str, bytes] = dict(renderer.assets())
-    for view in views:
-        pages.update(coalition_pages(renderer, view, guide, view.slug in with_packet))
-    pages.update(guide_pages(renderer, guide))
-    pages.update(shared_pages(renderer, views, items, guide, markdown))
-    return pages
-
-
 def _common(guide: Sequence[GuidePage]) -> dict[str, Any]:
     return {"nav": [(page.name, page.title) for page in guide]}
 
@@ -349,68 +339,153 @@ def guide_pages(renderer: Renderer, guide: Sequence[GuidePage]) -> dict[str, byt
     return pages
 
 
+def shared_part(renderer: Renderer, view: CoalitionFacts) -> bytes:
+    """What one coalition adds to the pages about every coalition, as JSON: its rows on the
+    dashboard, the partners, reviews and decision log pages and in the search, made now,
+    with what the shared pages sort, group and count them by.
+
+    It is made with the coalition's own pages and kept beside them, so that the shared
+    pages are put together from these parts alone: a build that changes one coalition
+    needs nothing else of the others.
+    """
+    try:
+        return _shared_part(renderer, view)
+    except TemplateError as err:
+        raise template_failure(err, "_shared_rows.html") from err
+
+
+def _shared_part(renderer: Renderer, view: CoalitionFacts) -> bytes:
+    rows: Any = renderer.env.get_template("_shared_rows.html").module
+    c = view.c
+    name = c.name.casefold()
+    soon = (
+        ()
+        if c.status == "dissolved"
+        else schedule.upcoming(view.events, renderer.today, UPCOMING_DAYS)
+    )
+    part = {
+        "slug": view.slug,
+        "order": [
+            0 if view.overdue else 1,
+            view.next_review.isoformat() if view.next_review else "9999",
+            name,
+        ],
+        "row": str(rows.dashboard_row(view)),
+        "status": c.status,
+        "model": c.model,
+        "overdue": view.overdue,
+        "advisories": len(view.advisories),
+        "signed": view.signed,
+        "search": str(rows.search_item(view)),
+        "index": _search_entries(view),
+        "late": [
+            [row.day.isoformat(), name, str(rows.overdue_row(view, row))]
+            for row in view.reviews
+            if row.state == "overdue"
+        ],
+        "soon": [
+            [event.day.isoformat(), name, event.kind, str(rows.upcoming_row(event, view))]
+            for event in soon
+        ],
+        "decisions": [
+            [
+                j.decision.date.isoformat(),
+                j.index,
+                renderer.fragment("_decision_rows.html", log=[(view, j)], show_coalition=True),
+            ]
+            for j in view.decisions
+        ],
+        "partners": [
+            _membership(view, partner, str(rows.membership(view, partner, _roles(view, partner))))
+            for partner in c.partners
+        ],
+    }
+    return json.dumps(part, allow_nan=False, ensure_ascii=False).encode("utf-8")
+
+
+def _roles(view: CoalitionFacts, partner: Partner) -> tuple[str, ...]:
+    return tuple(role.title for role in view.c.roles if role.partner == partner.id)
+
+
+def _membership(view: CoalitionFacts, partner: Partner, row: str) -> list[Any]:
+    """[organisation key, name, sector, staff hours, [currency, funding] or None,
+    coalition name for sorting, the row]"""
+    given = partner.commitment
+    funding = [given.currency or "", given.funding] if given and given.funding else None
+    hours = (given.staff_hours_per_month or 0) if given else 0
+    return [
+        advise.org_key(partner.name),
+        partner.name,
+        partner.sector or "",
+        hours,
+        funding,
+        view.c.name.casefold(),
+        row,
+    ]
+
+
 def shared_pages(
     renderer: Renderer,
-    views: Sequence[CoalitionFacts],
-    items: Sequence[CoalitionFile],
+    parts: Sequence[Mapping[str, Any]],
+    events: Iterable[bytes],
     guide: Sequence[GuidePage],
     markdown: Markdown,
-    events: Mapping[str, bytes] | None = None,
 ) -> dict[str, bytes]:
-    """The pages about every coalition at once: dashboard, partners, reviews, search.
-
-    `events` are the coalitions' calendar events by slug when the caller has them already.
-    """
-    today = renderer.today
+    """The pages about every coalition at once: dashboard, partners, reviews, decision
+    log and search, put together from each coalition's part (`shared_part`, loaded) and
+    its calendar events, both in the order of the coalitions."""
     common = _common(guide)
-    organisations = _organisations(views)
+    organisations = _organisations(parts)
+    statuses = _present(part["status"] for part in parts)
+    models = _present(part["model"] for part in parts)
     pages: dict[str, bytes] = {}
     pages["index.html"] = renderer.page(
         "index.html",
         "",
-        views=sorted(views, key=_dashboard_order),
+        rows=[Markup(part["row"]) for part in sorted(parts, key=lambda part: part["order"])],
         stats={
-            "coalitions": len(views),
+            "coalitions": len(parts),
             "organisations": len(organisations),
-            "overdue": sum(1 for v in views if v.overdue),
-            "advisories": sum(len(v.advisories) for v in views),
-            "unsigned": sum(1 for v in views if not v.signed),
+            "overdue": sum(1 for part in parts if part["overdue"]),
+            "advisories": sum(part["advisories"] for part in parts),
+            "unsigned": sum(1 for part in parts if not part["signed"]),
         },
-        statuses=_present(v.c.status for v in views),
-        models=_present(v.c.model for v in views),
+        statuses=statuses,
+        models=models,
         **common,
     )
-    pages["assets/filters.css"] = renderer.page(
-        "filters.css",
-        "",
-        statuses=_present(v.c.status for v in views),
-        models=_present(v.c.model for v in views),
-    )
-    pages["calendar.ics"] = ical.calendar(
-        renderer.config.title,
-        (events[v.slug] if events is not None else renderer.calendar_events(v) for v in views),
-    )
+    pages["assets/filters.css"] = renderer.page("filters.css", "", statuses=statuses, models=models)
+    pages["calendar.ics"] = ical.calendar(renderer.config.title, events)
     pages["partners.html"] = renderer.page(
         "partners.html", "", organisations=organisations, **common
     )
-    pages["reviews.html"] = renderer.page("reviews.html", "", **_reviews(views, today), **common)
-    pages["search.html"] = renderer.page("search.html", "", views=views, guide=guide, **common)
+    late = sorted((row for part in parts for row in part["late"]), key=lambda row: row[:2])
+    soon = sorted((row for part in parts for row in part["soon"]), key=lambda row: row[:3])
+    pages["reviews.html"] = renderer.page(
+        "reviews.html",
+        "",
+        overdue=[Markup(row[-1]) for row in late],
+        upcoming=[Markup(row[-1]) for row in soon],
+        within_days=UPCOMING_DAYS,
+        **common,
+    )
+    pages["search.html"] = renderer.page(
+        "search.html",
+        "",
+        coalitions=[Markup(part["search"]) for part in parts],
+        guide=guide,
+        **common,
+    )
     log = sorted(
-        ((view, j) for view in views for j in view.decisions),
-        key=lambda pair: (pair[1].decision.date, pair[0].slug, pair[1].index),
+        ((row[0], part["slug"], row[1], row[2]) for part in parts for row in part["decisions"]),
         reverse=True,
     )
+    rows = [Markup(row[-1]) for row in log]
     pages["decisions.html"] = renderer.page(
-        "decisions.html", "", v=None, log=log, show_coalition=True, **common
+        "decisions.html", "", v=None, log=rows, rows=rows, show_coalition=True, **common
     )
-    pages["assets/search-index.js"] = _search_index(views, guide, markdown)
+    pages["assets/search-index.js"] = _search_index(parts, guide, markdown)
     return pages
-
-
-def _dashboard_order(view: CoalitionFacts) -> tuple[int, str, str]:
-    """Overdue first, then by the next review date, then by name."""
-    upcoming = view.next_review.isoformat() if view.next_review else "9999"
-    return (0 if view.overdue else 1, upcoming, view.c.name.casefold())
 
 
 def _present(values: Iterable[str]) -> tuple[str, ...]:
@@ -489,91 +564,82 @@ def _json(view: CoalitionFacts) -> bytes:
 class Organisation:
     name: str
     sectors: tuple[str, ...]
-    memberships: tuple[tuple[CoalitionFacts, Partner, tuple[str, ...]], ...]
-    """(coalition, the partner record there, roles held)."""
+    memberships: tuple[Markup, ...]
+    """A row per coalition it is in (the coalition, its status and roles there)."""
     hours: int
     funding: tuple[str, ...]
 
 
-def _organisations(views: Sequence[CoalitionFacts]) -> tuple[Organisation, ...]:
-    grouped: dict[str, list[tuple[CoalitionFacts, Partner]]] = defaultdict(list)
-    for view in views:
-        for partner in view.c.partners:
-            grouped[advise.org_key(partner.name)].append((view, partner))
+def _organisations(parts: Sequence[Mapping[str, Any]]) -> tuple[Organisation, ...]:
+    """Every organisation, matched by name, from the memberships in each part."""
+    grouped: dict[str, list[list[Any]]] = defaultdict(list)
+    for part in parts:
+        for entry in part["partners"]:
+            grouped[entry[0]].append(entry)
     result = []
     for entries in grouped.values():
         funding: dict[str, float] = defaultdict(float)
-        hours = 0
-        for _, partner in entries:
-            if partner.commitment is not None:
-                hours += partner.commitment.staff_hours_per_month or 0
-                if partner.commitment.funding:
-                    funding[partner.commitment.currency or ""] += partner.commitment.funding
+        for entry in entries:
+            if entry[4] is not None:
+                currency, amount = entry[4]
+                funding[currency] += amount
         result.append(
             Organisation(
-                name=entries[0][1].name,
-                sectors=_present(p.sector for _, p in entries if p.sector),
+                name=entries[0][1],
+                sectors=_present(entry[2] for entry in entries if entry[2]),
                 memberships=tuple(
-                    (view, p, tuple(r.title for r in view.c.roles if r.partner == p.id))
-                    for view, p in sorted(entries, key=lambda e: e[0].c.name.casefold())
+                    Markup(entry[6]) for entry in sorted(entries, key=lambda entry: entry[5])
                 ),
-                hours=hours,
+                hours=sum(entry[3] for entry in entries),
                 funding=tuple(money(v, k) for k, v in sorted(funding.items())),
             )
         )
     return tuple(sorted(result, key=lambda o: o.name.casefold()))
 
 
-def _reviews(views: Sequence[CoalitionFacts], today: date) -> dict[str, Any]:
-    overdue = [(view, row) for view in views for row in view.reviews if row.state == "overdue"]
-    upcoming = []
-    for view in views:
-        if view.c.status == "dissolved":
-            continue
-        for event in schedule.upcoming(view.events, today, UPCOMING_DAYS):
-            upcoming.append((event, view))
-    upcoming.sort(key=lambda pair: (pair[0].day, pair[1].c.name.casefold(), pair[0].kind))
-    overdue.sort(key=lambda pair: (pair[1].day, pair[0].c.name.casefold()))
-    return {"overdue": overdue, "upcoming": upcoming, "within_days": UPCOMING_DAYS}
+def _search_entries(view: CoalitionFacts) -> list[dict[str, str]]:
+    """A coalition's entries in the search index: itself, its decisions, its partners."""
+    c = view.c
+    text = " ".join(
+        [c.purpose, c.bridge_value or "", c.model, c.status]
+        + [f"{p.name} {p.sector or ''} {p.decision_maker.name}" for p in c.partners]
+    )
+    entries = [
+        {
+            "t": c.name,
+            "u": f"coalitions/{view.slug}/index.html",
+            "k": "Coalition",
+            "x": " ".join(text.split()),
+        }
+    ]
+    for judgement in view.decisions:
+        entries.append(
+            {
+                "t": judgement.decision.title,
+                "u": f"coalitions/{view.slug}/decisions.html",
+                "k": f"Decision in {c.name}, {judgement.decision.date.isoformat()}",
+                "x": " ".join(f"{judgement.decision.outcome} {judgement.reason}".split()),
+            }
+        )
+    for partner in c.partners:
+        entries.append(
+            {
+                "t": partner.name,
+                "u": f"coalitions/{view.slug}/index.html#partners",
+                "k": f"Partner in {c.name}",
+                "x": f"{partner.sector or ''} {partner.decision_maker.name}".strip(),
+            }
+        )
+    return entries
 
 
 def _search_index(
-    views: Sequence[CoalitionFacts], guide: Sequence[GuidePage], markdown: Markdown
+    parts: Sequence[Mapping[str, Any]], guide: Sequence[GuidePage], markdown: Markdown
 ) -> bytes:
     """The search index as a script (a JSON file cannot be fetched from file:// pages)."""
     entries: list[dict[str, str]] = []
-    for view in sorted(views, key=lambda v: v.slug):
-        c = view.c
-        text = " ".join(
-            [c.purpose, c.bridge_value or "", c.model, c.status]
-            + [f"{p.name} {p.sector or ''} {p.decision_maker.name}" for p in c.partners]
-        )
-        entries.append(
-            {
-                "t": c.name,
-                "u": f"coalitions/{view.slug}/index.html",
-                "k": "Coalition",
-                "x": " ".join(text.split()),
-            }
-        )
-        for judgement in view.decisions:
-            entries.append(
-                {
-                    "t": judgement.decision.title,
-                    "u": f"coalitions/{view.slug}/decisions.html",
-                    "k": f"Decision in {c.name}, {judgement.decision.date.isoformat()}",
-                    "x": " ".join(f"{judgement.decision.outcome} {judgement.reason}".split()),
-                }
-            )
-        for partner in c.partners:
-            entries.append(
-                {
-                    "t": partner.name,
-                    "u": f"coalitions/{view.slug}/index.html#partners",
-                    "k": f"Partner in {c.name}",
-                    "x": f"{partner.sector or ''} {partner.decision_maker.name}".strip(),
-                }
-            )
+    for part in sorted(parts, key=lambda part: part["slug"]):
+        entries.extend(part["index"])
     for page in guide:
         for section in page.sections:
             anchor = f"#{section.anchor}" if section.anchor else ""

@@ -308,6 +308,25 @@ def test_templates_cannot_reach_python_internals(sample: Path, run: Run) -> None
     assert "unsafe" in result.stderr
 
 
+def test_a_workspace_can_restyle_the_rows_of_the_shared_pages(sample: Path, run: Run) -> None:
+    (sample / "templates").mkdir()
+    rows = (REPO / "templates" / "_shared_rows.html").read_text()
+    custom = rows.replace('class="coalition-link">', 'class="coalition-link">Our ')
+    (sample / "templates" / "_shared_rows.html").write_text(custom)
+    assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
+    dashboard = parse(sample / "site/index.html").words
+    assert "Our Riverside Housing for Health Fund" in dashboard
+
+    (sample / "templates" / "_shared_rows.html").write_text(
+        rows.replace("{{ v.c.purpose }}</div>", "{{ v.c.no_such_field }}</div>")
+    )
+    result = run("build", "--no-pdf", "--root", sample, "--today", TODAY)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert "no_such_field" in result.stderr
+    assert "Our Riverside" in (sample / "site/index.html").read_text()  # the site is as it was
+
+
 def test_the_output_cannot_replace_the_workspace(sample: Path, run: Run) -> None:
     for out in (sample, sample / "coalitions", sample.parent):
         result = run("build", "--root", sample, "--out", out)

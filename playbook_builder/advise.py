@@ -283,9 +283,12 @@ def advise_all(
     today: date,
     thresholds: Thresholds = THRESHOLDS,
     prints: Mapping[str, Fingerprint] | None = None,
+    others: Sequence[Member] = (),
 ) -> dict[str, tuple[Advisory, ...]]:
-    """Advisories by coalition slug, including those that span files."""
-    spread = _spread(items, thresholds)
+    """Advisories by coalition slug, including those that span files. `others` are the
+    workspace's coalitions not in `items`, as far as advice across files looks at them:
+    they get no advice, but they count in that of `items`."""
+    spread = _spread(items, thresholds, others)
     result = {}
     for item in items:
         current = prints.get(item.slug) if prints else None
@@ -294,22 +297,50 @@ def advise_all(
     return result
 
 
-def _spread(items: Iterable[CoalitionFile], thresholds: Thresholds) -> dict[str, list[Advisory]]:
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A coalition as advice across files sees it: where its file is, its name, and the
+    organisations that vote in it (matched by name; none once it is dissolved)."""
+
+    path: str
+    name: str
+    voters: tuple[str, ...]
+
+    @classmethod
+    def of(cls, item: CoalitionFile) -> Member:
+        c = item.coalition
+        voters = () if c.status == "dissolved" else (org_key(p.name) for p in c.partners if p.votes)
+        return cls(item.path, c.name, tuple(voters))
+
+
+def _spread(
+    items: Iterable[CoalitionFile], thresholds: Thresholds, others: Sequence[Member] = ()
+) -> dict[str, list[Advisory]]:
     """A602: organisations (matched by name) in many coalitions."""
-    where: dict[str, list[tuple[CoalitionFile, int]]] = defaultdict(list)
-    for item in items:
+    loaded = {item.path: item for item in items}
+    members = sorted([*map(Member.of, loaded.values()), *others], key=lambda m: m.path)
+    where: dict[str, list[tuple[Member, int]]] = defaultdict(list)
+    for member in members:
+        item = loaded.get(member.path)
+        if item is None:
+            for key in member.voters:
+                where[key].append((member, -1))
+            continue
         if item.coalition.status == "dissolved":
             continue
         for index, partner in enumerate(item.coalition.partners):
             if partner.votes:
-                where[org_key(partner.name)].append((item, index))
+                where[org_key(partner.name)].append((member, index))
     result: dict[str, list[Advisory]] = defaultdict(list)
     for places in where.values():
         if len(places) < thresholds.drain_from_coalitions:
             continue
-        for item, index in places:
+        for member, index in places:
+            item = loaded.get(member.path)
+            if item is None:  # advice is for `items` only
+                continue
             partner = item.coalition.partners[index]
-            others = ", ".join(other.coalition.name for other, _ in places if other is not item)
+            elsewhere = ", ".join(other.name for other, _ in places if other is not member)
             line, column = item.located.at(("partners", index, "name"))
             result[item.slug].append(
                 Advisory(
@@ -320,7 +351,7 @@ def _spread(items: Iterable[CoalitionFile], thresholds: Thresholds) -> dict[str,
                     column=column,
                     message=(
                         f"{partner.name} is also in {len(places) - 1} other coalitions "
-                        f"({others}): watch for a resource drain."
+                        f"({elsewhere}): watch for a resource drain."
                     ),
                 )
             )

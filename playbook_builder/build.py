@@ -12,7 +12,7 @@ import dataclasses
 import datetime
 import gc
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,7 @@ from playbook_builder.cached import cached_loader, store_loaded
 from playbook_builder.checks import Stages, decision_problems
 from playbook_builder.clock import resolve_today
 from playbook_builder.content import GuidePage, Markdown, load_guide
-from playbook_builder.errors import ContractError
+from playbook_builder.errors import ContractError, PlaybookError
 from playbook_builder.facts import CoalitionFacts
 from playbook_builder.fingerprint import Fingerprint
 from playbook_builder.load import Loaded
@@ -63,6 +63,22 @@ class Prepared:
     unstored: Mapping[str, str] = field(default_factory=dict)
     """Coalition files loaded afresh and not yet in the load cache: the key of each, by
     slug (see `prepare(store_later=True)`)."""
+    load_keys: Mapping[str, str] = field(default_factory=dict)
+    """The load cache's key of each coalition file loaded, by slug."""
+    others: tuple[index.Recorded, ...] = ()
+    """The coalitions left unloaded, as the last build recorded them: their files did not
+    change since, so their outputs stay as they are (see `prepare(changed=...)`)."""
+
+    @property
+    def count(self) -> int:
+        """How many coalitions the workspace has, loaded or not."""
+        return len(self.facts) + len(self.others)
+
+    @property
+    def advisories(self) -> int:
+        """How many advisories all coalitions have together, loaded or not."""
+        loaded = sum(len(f.advisories) for f in self.facts)
+        return loaded + sum(recorded.advisories for recorded in self.others)
 
     def of(self, slug: str) -> CoalitionFacts | None:
         """The facts of one coalition, if there is such a coalition."""
@@ -81,12 +97,20 @@ def prepare(
     store: Cache | None = None,
     stages: Stages | None = None,
     store_later: bool = False,
+    recorded: Sequence[index.Recorded] = (),
+    changed: frozenset[str] = frozenset(),
 ) -> Prepared:
     """Load (through the cache `store`, if any), read git and gather every coalition's
     facts; raises ContractError on bad input. With `store_later`, files loaded afresh are
-    left for the caller to store (`Prepared.unstored`)."""
+    left for the caller to store (`Prepared.unstored`).
+
+    With `changed`, the files of the coalitions `recorded` by the last build whose text
+    changed since (and nothing else did), only those are loaded: the others come as
+    `Prepared.others`. Unless what advice across files sees of a changed coalition (its
+    name, the organisations voting in it) changed too: then every file is loaded.
+    """
     with _collecting_less():
-        return _prepare(workspace.find(root), today, store, stages, store_later)
+        return _prepare(workspace.find(root), today, store, stages, store_later, recorded, changed)
 
 
 @contextmanager
@@ -111,19 +135,30 @@ def _prepare(
     store: Cache | None,
     stages: Stages | None,
     store_later: bool,
+    recorded: Sequence[index.Recorded],
+    changed: frozenset[str],
 ) -> Prepared:
     hits = store.hits if store is not None else 0
     later: dict[str, str] | None = {} if store_later else None
-    loaded = load.load_workspace(found, cached_loader(store, later) if store is not None else None)
+    load_keys: dict[str, str] = {}
+    loader = cached_loader(store, later, load_keys) if store is not None else None
+    partly = _load_changed(found, loader, recorded, changed) if changed else None
+    loaded, others = partly or (load.load_workspace(found, loader), ())
+    if store is not None:  # the others' files are in the load cache: they stay there
+        store.used.update(r.loaded for r in others)
     if stages is not None:
         cached = (store.hits if store is not None else 0) - hits
-        stages.mark("load", f"{len(loaded.coalitions)} coalition files, {cached} from the cache")
+        kept = f" ({len(others)} unchanged, not loaded)" if others else ""
+        stages.mark(
+            "load", f"{len(loaded.coalitions)} coalition files, {cached} from the cache{kept}"
+        )
     day = resolve_today(today, loaded.config.timezone)
     past = history.read(found.root, [item.path for item in loaded.coalitions])
     if stages is not None:
         commits = len({c.hash for found_ in past.commits.values() for c in found_})
         stages.mark("git", f"{commits} commits" if past.available else "not a git repository")
-    gathered = facts.gather(loaded.coalitions, loaded.config, day, past)
+    members = [advise.Member(r.path, r.name, r.voters) for r in others]
+    gathered = facts.gather(loaded.coalitions, loaded.config, day, past, members)
     wrong = decision_problems(loaded.coalitions, gathered)
     if wrong:
         raise ContractError(wrong)
@@ -140,7 +175,29 @@ def _prepare(
         markdown=Markdown(),
         past=past,
         unstored=later or {},
+        load_keys=load_keys,
+        others=others,
     )
+
+
+def _load_changed(
+    found: workspace.Workspace,
+    loader: load.FileLoader | None,
+    recorded: Sequence[index.Recorded],
+    changed: frozenset[str],
+) -> tuple[Loaded, tuple[index.Recorded, ...]] | None:
+    """The changed files loaded, and the coalitions left as recorded; None when what
+    advice across files sees of a changed one is not what was recorded."""
+    loaded = load.load_workspace(
+        found, loader, [Path(r.file) for r in recorded if r.file in changed]
+    )
+    before = {r.path: r for r in recorded}
+    for item in loaded.coalitions:
+        member = advise.Member.of(item)
+        was = before.get(item.path)
+        if was is None or (was.name, was.voters) != (member.name, member.voters):
+            return None
+    return loaded, tuple(r for r in recorded if r.file not in changed)
 
 
 # --- laying out: every page and packet --------------------------------------------------------
@@ -164,6 +221,8 @@ class Outputs:
     """The output names each cache entry made, by cache key."""
     extra: dict[str, dict[str, str]] = field(default_factory=dict)
     """The by-products of each cache entry (calendar events, page counts), by cache key."""
+    keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """(pages key, packet key) of every coalition, by slug."""
 
 
 _ICS = ".ics-events"
@@ -243,13 +302,14 @@ def render_outputs(
         notices.extend(_subsetting_notice())
     return Outputs(
         files={**layout.files, **shared},
-        packets=len(ready.facts) if pdf else 0,
+        packets=ready.count if pdf else 0,
         pages=sum(int(by.get(_PAGES, "0")) for by in layout.extra.values()),
         notices=tuple(notices),
-        cached=len(ready.facts) - len({task.slug for task in tasks}),
+        cached=ready.count - len({task.slug for task in tasks}),
         kept=layout.carried,
         owned=layout.owned,
         extra=layout.extra,
+        keys=layout.keys,
     )
 
 
@@ -278,6 +338,16 @@ class _Layout:
         )
         self.keys = _keys(ready, self.guide, packet_links)
         """(pages key, packet key) of each coalition, by slug."""
+        self.order = [
+            slug
+            for _, slug in sorted(
+                [
+                    *((f.item.path, f.slug) for f in ready.facts),
+                    *((r.path, r.slug) for r in ready.others),
+                ]
+            )
+        ]
+        """Every coalition's slug, in the order of their files."""
         self.files: dict[str, bytes] = dict(ready.renderer.assets())
         """Files in memory (those not put in `staging`)."""
         self.extra: dict[str, dict[str, str]] = {}
@@ -315,6 +385,18 @@ class _Layout:
             if pdf and packet is None:
                 tasks.append(pool.Task(fact.slug, False, ("mou",)))
                 tasks.append(pool.Task(fact.slug, False, _OTHER_PARTS))
+        for recorded in self.ready.others:  # the output folder holds what they made
+            pages_key, packet_key = recorded.keys
+            for key in [pages_key, packet_key] if pdf else [pages_key]:
+                carried = self._carry(kept, key)
+                if carried is None:
+                    raise PlaybookError(
+                        f"the build index does not match the output folder for {recorded.path}: "
+                        "build again with --no-cache"
+                    )
+                found.append((key, carried))
+            if not pdf:
+                self.store.used.add(packet_key)
         return tasks, found
 
     def _carry(self, kept: Mapping[str, index.Bundle], key: str) -> dict[str, bytes] | None:
@@ -403,7 +485,7 @@ class _Layout:
         )
         shared = self.store.get(shared_key)
         if shared is None:
-            extra = [self.extra[keys[fact.slug][0]] for fact in self.ready.facts]
+            extra = [self.extra[keys[slug][0]] for slug in self.order]
             ready = self.ready
             shared = render.shared_pages(
                 ready.renderer,
@@ -460,7 +542,7 @@ def _keys(
     nav = json.dumps([(page.name, page.title) for page in guide])
     packet_templates = renderer.templates_hash()
     weasyprint = index.weasyprint_version()
-    keys = {}
+    keys = {recorded.slug: recorded.keys for recorded in ready.others}
     for fact in ready.facts:
         own = [
             fact.item.path,
@@ -481,6 +563,32 @@ def _guide_digest(guide: tuple[GuidePage, ...]) -> str:
     return digest(
         [part for page in guide for part in (page.name, page.title, page.html, page.edit or "")]
     )
+
+
+def _all_carried(
+    recorded: Sequence[index.Recorded], carried: Mapping[str, index.Bundle], pdf: bool
+) -> bool:
+    """Whether the output folder holds every output of every coalition `recorded`."""
+    return all(key in carried for r in recorded for key in (r.keys if pdf else r.keys[:1]))
+
+
+def _recorded(ready: Prepared, keys: Mapping[str, tuple[str, str]]) -> list[index.Recorded]:
+    """Every coalition as the index keeps it, in the order of their files."""
+    root = ready.found.root
+    fresh = [
+        index.Recorded(
+            slug=f.slug,
+            path=f.item.path,
+            file=str(root / f.item.path),
+            keys=keys[f.slug],
+            loaded=ready.load_keys.get(f.slug, ""),
+            name=f.c.name,
+            voters=advise.Member.of(f.item).voters,
+            advisories=len(f.advisories),
+        )
+        for f in ready.facts
+    ]
+    return sorted([*fresh, *ready.others], key=lambda r: r.path)
 
 
 # --- packets ---------------------------------------------------------------------------------
@@ -630,8 +738,20 @@ def build(
     if looked.same is not None:
         summary, day = looked.same
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
-    seen = index.snapshot(found) if use_cache else {}
-    ready = prepare(found.root, today, store=store, stages=stages, store_later=True)
+    seen = looked.seen or (index.snapshot(found) if use_cache else {})
+    carried = index.kept(saved, resolved)
+    recorded = saved.coalitions if saved is not None else ()
+    ready = prepare(
+        found.root,
+        today,
+        store=store,
+        stages=stages,
+        store_later=True,
+        recorded=recorded,
+        changed=(looked.changed or frozenset())
+        if _all_carried(recorded, carried, pdf)
+        else frozenset(),
+    )
     # What was prepared lives to the end: the collector need not walk it again, in this
     # process or in the workers forked from it (whose memory it would copy by walking it).
     gc.freeze()
@@ -644,11 +764,11 @@ def build(
                 packet_links=pdf,
                 jobs=jobs,
                 on_packet=on_packet,
-                kept=index.kept(saved, resolved),
+                kept=carried,
                 staging=staging,
             )
             if stages is not None:
-                fresh = len(ready.facts) - made.cached
+                fresh = ready.count - made.cached
                 stages.mark(
                     "lay out",
                     f"{len(made.files) + len(made.kept) + len(staging.shas)} files "
@@ -664,20 +784,22 @@ def build(
             summary = index.Summary(
                 files=len(shas),
                 bytes=staging.size,
-                coalitions=len(ready.facts),
-                advisories=sum(len(f.advisories) for f in ready.facts),
+                coalitions=ready.count,
+                advisories=ready.advisories,
                 packets=made.packets,
                 pages=made.pages,
                 notices=made.notices,
             )
-            if use_cache and (made.packets or not pdf or not ready.facts):
+            if use_cache and (made.packets or not pdf or not ready.count):
                 setting = index.setting(found, resolved, pdf, ready.today)
                 snapshot = index.Snapshot(seen, setting, ready.loaded.config.timezone)
                 bundles = {
                     key: index.Bundle({name: shas[name] for name in names}, made.extra.get(key, {}))
                     for key, names in made.owned.items()
                 }
-                index.record(store, resolved, pdf, snapshot, summary, bundles)
+                index.record(
+                    store, resolved, pdf, snapshot, summary, bundles, _recorded(ready, made.keys)
+                )
         store.prune()
         return Built.of(resolved, summary, ready.today, made.cached)
     finally:

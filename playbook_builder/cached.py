@@ -21,12 +21,15 @@ from playbook_builder.source import MAX_FILE_BYTES
 from playbook_builder.workspace import Workspace
 
 
-def cached_loader(store: Cache, later: dict[str, str] | None = None) -> FileLoader:
+def cached_loader(
+    store: Cache, later: dict[str, str] | None = None, keys: dict[str, str] | None = None
+) -> FileLoader:
     """`load_coalition` behind the cache `store` (or `load_coalition` itself, uncached).
 
     With `later`, files loaded afresh are not stored at once: their cache keys are put in
     `later` by slug, for `store_loaded` to store them when it suits the caller (the
-    build has its workers do it, beside laying out the pages).
+    build has its workers do it, beside laying out the pages). `keys` gets the cache key
+    of every file loaded, by slug.
     """
     if store.folder is None and not store.in_memory:
         return load_coalition
@@ -38,9 +41,12 @@ def cached_loader(store: Cache, later: dict[str, str] | None = None) -> FileLoad
         if id(config) not in settings:  # encoded once per build, not once per file
             settings.clear()
             settings[id(config)] = json.dumps(json_ready(config), sort_keys=True)
-        return _cached_coalition(
+        loaded, key = _cached_coalition(
             workspace, path, config, settings[id(config)], store, problems, later
         )
+        if loaded is not None and key and keys is not None:
+            keys[loaded.slug] = key
+        return loaded
 
     return load
 
@@ -58,15 +64,16 @@ def _cached_coalition(
     store: Cache,
     problems: list[Problem],
     later: dict[str, str] | None = None,
-) -> CoalitionFile | None:
+) -> tuple[CoalitionFile | None, str]:
     """A valid file as loaded before (same text, same settings), else loaded and stored
-    (or its key put in `later`, to be stored later)."""
+    (or its key put in `later`, to be stored later); and its cache key ('' for a file
+    that is not cached)."""
     try:
         text = path.read_bytes().decode("utf-8-sig") if workspace.contains(path) else None
     except (OSError, UnicodeDecodeError):
         text = None
     if text is None or path.stat().st_size > MAX_FILE_BYTES:
-        return load_coalition(workspace, path, config, problems)
+        return load_coalition(workspace, path, config, problems), ""
     key = digest(
         [
             "load",
@@ -83,13 +90,13 @@ def _cached_coalition(
         if restored is not None and restored.source == text.replace("\r\n", "\n").replace(
             "\r", "\n"
         ):
-            return restored
+            return restored, key
     loaded = load_coalition(workspace, path, config, problems)
     if loaded is not None and later is not None:
         later[loaded.slug] = key
     elif loaded is not None:
         store_loaded(store, key, loaded)
-    return loaded
+    return loaded, key
 
 
 def _freeze(item: CoalitionFile) -> bytes:

@@ -155,11 +155,13 @@ def gather(
     config: SiteConfig,
     today: date,
     past: history.History,
+    others: Sequence[advise.Member] = (),
 ) -> dict[str, CoalitionFacts]:
-    """The facts of every coalition, by slug, from one pass of advice and one read of git."""
+    """The facts of every coalition, by slug, from one pass of advice and one read of git.
+    `others` are the workspace's coalitions left unloaded, for advice across files."""
     records = {item.slug: signed_terms(item.coalition) for item in coalitions}
     prints = {slug: fingerprint(record) for slug, record in records.items()}
-    advice = advise.advise_all(coalitions, today, prints=prints)
+    advice = advise.advise_all(coalitions, today, prints=prints, others=others)
     versions = _versions(coalitions, config, past, prints, records)
     return {
         item.slug: coalition_facts(

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,27 @@ class Bundle:
 
 
 @dataclass(frozen=True, slots=True)
+class Recorded:
+    """One coalition as the last build left it: what a build that does not load it again
+    needs of it (its outputs are then kept as they are)."""
+
+    slug: str
+    path: str
+    """Its file, as shown (coalitions/<slug>.yaml)."""
+    file: str
+    """Its file, as the snapshot names it."""
+    keys: tuple[str, str]
+    """The cache keys of its pages and of its packet."""
+    loaded: str
+    """The cache key of its file as loaded."""
+    name: str
+    voters: tuple[str, ...]
+    """The organisations that vote in it, matched by name (none once dissolved): with
+    `name`, all that advice across files sees of it."""
+    advisories: int
+
+
+@dataclass(frozen=True, slots=True)
 class Saved:
     """The index as the last build left it."""
 
@@ -138,6 +159,8 @@ class Saved:
     """The output folder's state file as that build wrote it."""
     bundles: dict[str, Bundle]
     """By cache key."""
+    coalitions: tuple[Recorded, ...] = ()
+    """In the order of their files."""
 
 
 def read(store: Cache, out: Path, pdf: bool) -> Saved | None:
@@ -153,33 +176,61 @@ def read(store: Cache, out: Path, pdf: bool) -> Saved | None:
             key: Bundle(dict(value["files"]), dict(value["extra"]))
             for key, value in saved["bundles"].items()
         }
+        coalitions = tuple(
+            Recorded(
+                slug=str(c["slug"]),
+                path=str(c["path"]),
+                file=str(c["file"]),
+                keys=(str(c["keys"][0]), str(c["keys"][1])),
+                loaded=str(c["loaded"]),
+                name=str(c["name"]),
+                voters=tuple(str(voter) for voter in c["voters"]),
+                advisories=int(c["advisories"]),
+            )
+            for c in saved["coalitions"]
+        )
         return Saved(
             summary=summary,
             snapshot=Snapshot(files, str(saved["setting"]), str(saved["zone"])),
             state=str(saved["state"]),
             bundles=bundles,
+            coalitions=coalitions,
         )
     except (KeyError, TypeError, ValueError):
         return None
 
 
-def unchanged(
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """How the workspace now stands to the last build: its date, the coalition files
+    whose bytes changed since (nothing else did), and the snapshot to record again when
+    files were touched but kept their bytes."""
+
+    day: datetime.date
+    changed: frozenset[str]
+    refreshed: Snapshot | None
+
+
+def compare(
     saved: Saved,
     found: workspace.Workspace,
     out: Path,
     pdf: bool,
     today: datetime.date | None,
-) -> tuple[datetime.date, Snapshot | None] | None:
-    """The date of the last build when a build now would make exactly what `out` holds,
-    else None. Hashes only the files whose stamp changed; when some did and their bytes did
-    not, the refreshed snapshot comes back to be recorded."""
+) -> Comparison | None:
+    """What changed since the last build, when all that changed is the text of some of
+    the coalition files it loaded (none added or removed); None when anything else did:
+    the settings, content, templates, the tool, git's commit, the date, the options, or
+    the output folder. Hashes only the files whose stamp changed."""
     from playbook_builder.clock import resolve_today
 
     known = saved.snapshot.files
     day = resolve_today(today, saved.snapshot.zone)
     if setting(found, out, pdf, day) != saved.snapshot.setting:
         return None
+    coalitions = {recorded.file for recorded in saved.coalitions}
     files: dict[str, tuple[Stamp, str]] = {}
+    changed = set()
     refreshed = False
     now = time.time_ns()
     for path in inputs(found):
@@ -188,18 +239,21 @@ def unchanged(
         before = known.get(name)
         if stamp is None or before is None:
             return None
+        sha = before[1]
         if stamp != before[0]:
-            if _hash(path) != before[1]:
-                return None
+            sha = _hash(path)
+            if sha != before[1]:
+                if name not in coalitions:
+                    return None
+                changed.add(name)
             refreshed = True
-        files[name] = (_trusted(stamp, now), before[1])
+        files[name] = (_trusted(stamp, now), sha)
     if files.keys() != known.keys():
         return None
     if not write.untouched(out, saved.state):  # last: it stats every output file
         return None
-    return day, (
-        Snapshot(files, saved.snapshot.setting, saved.snapshot.zone) if refreshed else None
-    )
+    snapshot = Snapshot(files, saved.snapshot.setting, saved.snapshot.zone)
+    return Comparison(day, frozenset(changed), snapshot if refreshed else None)
 
 
 def no_op(
@@ -208,22 +262,19 @@ def no_op(
     pdf: bool,
     today: datetime.date | None,
     store: Cache,
-) -> tuple[Saved | None, tuple[Summary, datetime.date] | None]:
-    """The index of the last build into `out`, and that build's summary and date when a
-    build now would make exactly what `out` holds (inputs touched but the same are stamped
-    anew, so that they are not hashed next time).
+) -> tuple[Saved | None, Comparison | None]:
+    """The index of the last build into `out`, and how the workspace compares with it
+    (see `compare`). When nothing changed, inputs touched but the same are stamped anew,
+    so that they are not hashed next time.
 
     Needs nothing of the rendering: `playbook build` asks it before importing any."""
     saved = read(store, out, pdf)
     if saved is None:
         return None, None
-    same = unchanged(saved, found, out, pdf, today)
-    if same is None:
-        return saved, None
-    day, refreshed = same
-    if refreshed is not None:
-        record(store, out, pdf, refreshed, saved.summary, saved.bundles)
-    return saved, (saved.summary, day)
+    compared = compare(saved, found, out, pdf, today)
+    if compared is not None and not compared.changed and compared.refreshed is not None:
+        record(store, out, pdf, compared.refreshed, saved.summary, saved.bundles, saved.coalitions)
+    return saved, compared
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +291,11 @@ class Look:
     saved: Saved | None
     same: tuple[Summary, datetime.date] | None
     """The last build's summary and date when nothing changed since."""
+    changed: frozenset[str] | None = None
+    """The coalition files whose text changed since the last build, when nothing else
+    did (the build then loads only those; see `compare`)."""
+    seen: dict[str, tuple[Stamp, str]] | None = None
+    """Every input's stamp and hash as `compare` found them, when `changed` is given."""
 
 
 def look(
@@ -254,8 +310,13 @@ def look(
     if not use_cache:
         return Look(found, target, resolved, Cache(None), None, None)
     store = Cache.for_workspace(found.root)
-    saved, same = no_op(found, resolved, pdf, today, store)
-    return Look(found, target, resolved, store, saved, same)
+    saved, compared = no_op(found, resolved, pdf, today, store)
+    if saved is None or compared is None:
+        return Look(found, target, resolved, store, saved, None)
+    if not compared.changed:
+        return Look(found, target, resolved, store, saved, (saved.summary, compared.day))
+    seen = (compared.refreshed or saved.snapshot).files
+    return Look(found, target, resolved, store, saved, None, compared.changed, seen)
 
 
 def kept(saved: Saved | None, out: Path) -> dict[str, Bundle]:
@@ -296,6 +357,7 @@ def record(
     seen: Snapshot,
     summary: Summary,
     bundles: dict[str, Bundle],
+    coalitions: Sequence[Recorded],
 ) -> None:
     """Keep the index of a build that has just written `out`."""
     payload: dict[str, Any] = {
@@ -305,5 +367,6 @@ def record(
         "state": write.state_of(out),
         "summary": {**asdict(summary), "notices": list(summary.notices)},
         "bundles": {key: {"files": b.files, "extra": b.extra} for key, b in bundles.items()},
+        "coalitions": [asdict(recorded) for recorded in coalitions],
     }
     store.put(_key(out, pdf), {"index.json": json.dumps(payload, sort_keys=True).encode()})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
@@ -54,18 +54,22 @@ FileLoader = Callable[[Workspace, Path, SiteConfig, list[Problem]], CoalitionFil
 """Loads one coalition file (`load_coalition`, or a caching layer around it)."""
 
 
-def load_workspace(workspace: Workspace, load_file: FileLoader | None = None) -> Loaded:
-    """Every coalition of the workspace, validated; raises ContractError with all problems."""
-    loaded, problems = read_workspace(workspace, load_file)
+def load_workspace(
+    workspace: Workspace, load_file: FileLoader | None = None, only: Sequence[Path] | None = None
+) -> Loaded:
+    """Every coalition of the workspace (or the files `only`), validated; raises
+    ContractError with all problems."""
+    loaded, problems = read_workspace(workspace, load_file, only)
     if problems or loaded is None:
         raise ContractError(problems)
     return loaded
 
 
 def read_workspace(
-    workspace: Workspace, load_file: FileLoader | None = None
+    workspace: Workspace, load_file: FileLoader | None = None, only: Sequence[Path] | None = None
 ) -> tuple[Loaded | None, list[Problem]]:
-    """The valid part of the workspace, and every problem of the rest.
+    """The valid part of the workspace, and every problem of the rest (of the coalition
+    files `only`, when given: the caller vouches for the others).
 
     The settings must be valid for anything to load; coalitions with problems are left out.
     """
@@ -73,7 +77,7 @@ def read_workspace(
     config = load_config(workspace, problems)
     settings = config or SiteConfig(title="-", organization="-")
     coalitions: list[CoalitionFile] = []
-    for path in workspace.coalition_files():
+    for path in workspace.coalition_files() if only is None else only:
         loaded = (load_file or load_coalition)(workspace, path, settings, problems)
         if loaded is not None:
             coalitions.append(loaded)

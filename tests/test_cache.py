@@ -393,3 +393,90 @@ def test_without_weasyprint_the_site_is_built_and_packets_skipped(
     _build(workspace, tmp_path / "html")
     assert _outputs(out) == _outputs(tmp_path / "html")  # the site as with --no-pdf
     assert not build.build(workspace, out, datetime.date.fromisoformat(TODAY)).unchanged
+
+
+def _staged(root: Path, out: Path) -> tuple[build.Built, dict[str, str]]:
+    """A build without packets, and what each of its stages said it handled."""
+    import datetime
+
+    from playbook_builder.checks import Stages
+
+    stages = Stages()
+    day = datetime.date.fromisoformat(TODAY)
+    built = build.build(root, out, day, pdf=False, jobs=2, stages=stages)
+    return built, {name: what for name, _, what in stages.done}
+
+
+@pytest.fixture
+def crowded(workspace: Path) -> Path:
+    """Five coalitions; the organisations of fair-trade-pact are in three of them (A602)."""
+    pact = (workspace / "coalitions/fair-trade-pact.yaml").read_text()
+    for number in (2, 3):
+        copy = pact.replace("name: Clean Jobs Trade Campaign", f"name: Trade Campaign {number}")
+        (workspace / f"coalitions/trade-{number}.yaml").write_text(copy)
+    return workspace
+
+
+def test_a_build_loads_only_the_coalition_that_changed(crowded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    first, said = _staged(crowded, out)
+    assert said["load"].startswith("5 coalition files")
+    _edit(crowded / "coalitions/trade-2.yaml", "purpose: ", "purpose: Again, ")
+    again, said = _staged(crowded, out)
+    assert said["load"] == "1 coalition files, 0 from the cache (4 unchanged, not loaded)"
+    assert (again.coalitions, again.advisories) == (5, first.advisories)
+    clean = tmp_path / "clean"
+    _build(crowded, clean, cache=False)
+    assert _outputs(out) == _outputs(clean)  # its A602 advice counts the unloaded ones
+    assert "also in 2 other coalitions" in (out / "coalitions/trade-2/index.html").read_text()
+
+    # the files not loaded stay in the load cache: a build that loads every file again
+    # (a template changed) takes them from there
+    _template(crowded, "mou.html", "Memorandum of understanding", "MOU")
+    _, said = _staged(crowded, out)
+    assert said["load"] == "5 coalition files, 5 from the cache"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("name: United Steelworkers Local 1187", "name: Steelworkers Local 9"),
+        ("name: Trade Campaign 2", "name: Trade Campaign Two"),
+        (
+            "    status: committed\n  - id: valley-makers",
+            "    status: suspended\n  - id: valley-makers",
+        ),
+        ("status: forming", "status: dissolved"),
+    ],
+    ids=["a partner's name", "the coalition's name", "a partner's vote", "dissolved"],
+)
+def test_a_change_that_other_coalitions_advice_sees_loads_them_all(
+    crowded: Path, tmp_path: Path, old: str, new: str
+) -> None:
+    out = tmp_path / "site"
+    _staged(crowded, out)
+    before = (out / "coalitions/trade-3/index.html").read_text()
+    _edit(crowded / "coalitions/trade-2.yaml", old, new)
+    _, said = _staged(crowded, out)
+    assert said["load"].startswith("5 coalition files")
+    clean = tmp_path / "clean"
+    _build(crowded, clean, cache=False)
+    assert _outputs(out) == _outputs(clean)
+    assert (out / "coalitions/trade-3/index.html").read_text() != before
+
+
+def test_a_changed_name_that_another_coalition_has_is_refused(
+    crowded: Path, tmp_path: Path
+) -> None:
+    from playbook_builder.errors import ContractError
+
+    out = tmp_path / "site"
+    _staged(crowded, out)
+    before = _outputs(out)
+    _edit(crowded / "coalitions/trade-3.yaml", "name: Trade Campaign 3", "name: Trade Campaign 2")
+    with pytest.raises(ContractError) as failed:
+        _staged(crowded, out)
+    assert [(p.field, p.found) for p in failed.value.problems] == [
+        ("name", '"Trade Campaign 2", the name of coalitions/trade-2.yaml too')
+    ]
+    assert _outputs(out) == before

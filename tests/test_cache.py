@@ -480,3 +480,20 @@ def test_a_changed_name_that_another_coalition_has_is_refused(
         ("name", '"Trade Campaign 2", the name of coalitions/trade-2.yaml too')
     ]
     assert _outputs(out) == before
+
+
+def test_a_change_that_changes_no_output_writes_nothing(crowded: Path, tmp_path: Path) -> None:
+    _git(crowded, "init", "-q")
+    _git(crowded, "add", ".")
+    _git(crowded, "commit", "-q", "-m", "start")
+    _edit(crowded / "coalitions/trade-2.yaml", "purpose: ", "purpose: Again, ")
+    out = tmp_path / "site"
+    _staged(crowded, out)  # trade-2 has uncommitted changes
+    before = _outputs(out)
+    with (crowded / "coalitions/trade-2.yaml").open("a") as stream:
+        stream.write("# a note for the team\n")  # more of them, and no page shows it
+    _, said = _staged(crowded, out)
+    assert said["load"].startswith("1 coalition files")
+    assert said["write"] == "already there"
+    assert _outputs(out) == before
+    assert _build(crowded, out).unchanged  # the output folder is recorded as it is now

@@ -739,7 +739,8 @@ def build(
         summary, day = looked.same
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = looked.seen or (index.snapshot(found) if use_cache else {})
-    carried = index.kept(saved, resolved)
+    untouched = looked.untouched or (saved is not None and write.untouched(resolved, saved.state))
+    carried = saved.bundles if saved is not None and untouched else {}
     recorded = saved.coalitions if saved is not None else ()
     ready = prepare(
         found.root,
@@ -756,7 +757,12 @@ def build(
     # process or in the workers forked from it (whose memory it would copy by walking it).
     gc.freeze()
     try:
-        with write.locked(target), write.Staging(target) as staging:
+        spare = saved.spare if saved is not None and use_cache else None
+        keep_replaced = untouched and use_cache  # the index then says what it holds
+        with (
+            write.locked(target),
+            write.Staging(target, spare, keep_replaced=keep_replaced) as staging,
+        ):
             made = render_outputs(
                 ready,
                 store,
@@ -797,9 +803,11 @@ def build(
                     key: index.Bundle({name: shas[name] for name in names}, made.extra.get(key, {}))
                     for key, names in made.owned.items()
                 }
-                index.record(
-                    store, resolved, pdf, snapshot, summary, bundles, _recorded(ready, made.keys)
-                )
+                set_aside = None
+                if wrote and saved is not None and staging.set_aside is not None:
+                    set_aside = write.Spare(saved.site, staging.set_aside)
+                left = index.Written(_recorded(ready, made.keys), shas, set_aside)
+                index.record(store, resolved, pdf, snapshot, summary, bundles, left)
         store.prune()
         return Built.of(resolved, summary, ready.today, made.cached)
     finally:

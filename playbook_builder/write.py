@@ -4,6 +4,12 @@ Files go to a fresh folder beside the output, which then trades places with the 
 in a single atomic rename, so a build that fails, or is killed at any instant, leaves
 the previous site exactly as it was, and pages of deleted coalitions disappear. One
 build at a time holds the output's lock; the next one clears what a killed build left.
+
+The site a build replaces is kept beside the output as its spare (`.site.spare`), and
+the next build fills that in place of a fresh folder: it writes only the files that
+differ from it and deletes those it no longer has, instead of making every folder and
+linking every file again (a thousand coalitions are ten thousand files). The build index
+vouches for what the spare holds; a spare that is not exactly as it was left is not used.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from playbook_builder.errors import PlaybookError
@@ -30,7 +37,7 @@ def refuse_links(out: Path, root: Path | None = None) -> None:
     place would send those writes and deletes wherever it points.
     """
     out = Path(os.path.abspath(out))  # noqa: PTH100 - absolute without following links
-    beside = [out.parent / f".{out.name}.lock", out.parent / f".{out.name}.state"]
+    beside = [out.parent / f".{out.name}.{what}" for what in ("lock", "state", "spare")]
     beside += sorted(out.parent.glob(f".{out.name}.old-*"))
     beside += sorted(out.parent.glob(f".{out.name}.new-*"))
     refuse_link_path(out, root)
@@ -133,6 +140,15 @@ def _cannot_write(out: Path, err: OSError) -> str:
     return f"cannot write the output folder {out}: {err.strerror or err}{where}"
 
 
+@dataclass(frozen=True, slots=True)
+class Spare:
+    """What the spare folder beside an output holds (SHA-256 by name), and the state of
+    its files on disk (names, sizes, times, inodes) when it was set aside."""
+
+    files: Mapping[str, str]
+    tree: str
+
+
 def digests(files: Mapping[str, bytes]) -> dict[str, str]:
     """The SHA-256 of each file, by name."""
     return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
@@ -146,10 +162,22 @@ class Staging:
     hold every page and packet in memory until the end. Create it under `locked(out)`.
     """
 
-    def __init__(self, out: Path) -> None:
+    def __init__(
+        self, out: Path, spare: Spare | None = None, *, keep_replaced: bool = False
+    ) -> None:
         refuse_links(out)
         self.out = out.resolve()
         self.folder: Path | None = None
+        self.spare = spare
+        """What the spare folder holds, as the caller vouches (see index.py); it is
+        used only if it is still exactly so."""
+        self.keep_replaced = keep_replaced
+        """Set the site that `finish` replaces aside as the next build's spare: the
+        caller knows what it holds (it is as the previous build left it)."""
+        self.set_aside: str | None = None
+        """Once `finish` has set the replaced site aside as the spare: its state."""
+        self._existing: Mapping[str, str] = {}
+        """The files the new folder held when it was taken (from the spare)."""
         self.shas: dict[str, str] = {}
         """The SHA-256 of every file in the folder so far, by name."""
         self.bytes = 0
@@ -171,6 +199,10 @@ class Staging:
         linked when it holds exactly these bytes (which changes its inode's change time,
         so not before `unchanged` has been asked)."""
         target = self._target(name)
+        sha = sha or hashlib.sha256(data).hexdigest()
+        if self._present(name, sha, target):
+            self.shas[name] = sha
+            return
         try:
             old = Path(self.out, name)
             if not (reuse and _link_unchanged(old, Path(target), data)):
@@ -178,7 +210,7 @@ class Staging:
                     stream.write(data)
         except OSError as err:
             raise PlaybookError(_cannot_write(self.out, err)) from err
-        self.shas[name] = sha or hashlib.sha256(data).hexdigest()
+        self.shas[name] = sha
         self.bytes += len(data)
 
     def open(self) -> Path:
@@ -196,11 +228,26 @@ class Staging:
         """Carry a file of `out` over unread; the caller vouches that `out` holds it with
         this SHA-256, untouched since it was written (see index.py)."""
         target = self._target(name)
+        if not self._present(name, sha, target):
+            try:
+                _keep(os.path.join(self._out, name), target)  # noqa: PTH118 - faster
+            except OSError as err:
+                raise PlaybookError(_cannot_write(self.out, err)) from err
+        self.shas[name] = sha
+
+    def _present(self, name: str, sha: str, target: str) -> bool:
+        """Whether the folder holds `name` with these bytes already (taken from the
+        spare); a file that differs is unlinked (never written into: its inode may be
+        the live site's too)."""
+        if name not in self._existing:
+            return False
+        if self._existing[name] == sha:
+            return True
         try:
-            _keep(os.path.join(self._out, name), target)  # noqa: PTH118 - faster
+            os.unlink(target)  # noqa: PTH108
         except OSError as err:
             raise PlaybookError(_cannot_write(self.out, err)) from err
-        self.shas[name] = sha
+        return False
 
     def unchanged(self, shas: Mapping[str, str]) -> bool:
         """Whether `out` holds exactly the files `shas` describes, as the previous build
@@ -213,12 +260,18 @@ class Staging:
         return before[1:] == [tree, ""]
 
     def finish(self) -> None:
-        """Swap the new folder in place of `out` and record what it holds."""
+        """Swap the new folder in place of `out`, set the replaced site aside as the next
+        build's spare, and record what `out` holds."""
         folder = self._root
         try:
+            self._drop_the_rest()
             folder.chmod(0o755)
-            _swap(folder, self.out)
+            retired = _swap(folder, self.out)
             self.folder = None
+            if retired is not None and self.keep_replaced:
+                self.set_aside = _set_aside(retired, self._spare_path)
+            elif retired is not None:
+                shutil.rmtree(retired, ignore_errors=True)
             state = self.out.parent / f".{self.out.name}.state"
             tree, self.size = _tree_state(self.out)
             state.write_text(f"{_contents_digest(self.shas)}\n{tree}\n")
@@ -234,6 +287,25 @@ class Staging:
         self.bytes = 0
         self._folders.clear()
 
+    def _drop_the_rest(self) -> None:
+        """Delete what the folder held when taken and the build did not make again."""
+        gone = [name for name in self._existing if name not in self.shas]
+        folders = set()
+        for name in gone:
+            os.unlink(os.path.join(self._root, name))  # noqa: PTH108, PTH118
+            folders.add(os.path.dirname(name))  # noqa: PTH120
+        for relative in sorted(folders, key=len, reverse=True):
+            while relative:
+                try:
+                    os.rmdir(os.path.join(self._root, relative))  # noqa: PTH106, PTH118
+                except OSError:  # not empty: it has files of this build
+                    break
+                relative = os.path.dirname(relative)  # noqa: PTH120
+
+    @property
+    def _spare_path(self) -> Path:
+        return self.out.parent / f".{self.out.name}.spare"
+
     @property
     def _root(self) -> Path:
         if self.folder is None:
@@ -241,9 +313,26 @@ class Staging:
                 self.out.parent.mkdir(parents=True, exist_ok=True)
                 prefix = f".{self.out.name}.new-"
                 self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=self.out.parent))
+                self._take_spare(self.folder)
             except OSError as err:
                 raise PlaybookError(_cannot_write(self.out, err)) from err
         return self.folder
+
+    def _take_spare(self, folder: Path) -> None:
+        """Make the spare the new folder, when it is exactly what the caller says it is;
+        otherwise delete it (a new folder is filled from nothing)."""
+        spare = self._spare_path
+        if not spare.is_dir() or spare.is_symlink():
+            return
+        if self.spare is not None and _tree_state(spare)[0] == self.spare.tree:
+            spare.replace(folder)  # onto the empty folder just made
+            self._existing = self.spare.files
+            self._folders.update(
+                os.path.dirname(os.path.join(folder, name))  # noqa: PTH118, PTH120
+                for name in self._existing
+            )
+            return
+        shutil.rmtree(spare, ignore_errors=True)
 
     def _target(self, name: str) -> str:
         """Where the file `name` goes in the new folder, its folder made (as a string:
@@ -357,16 +446,30 @@ def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:
     return True
 
 
-def _swap(staging: Path, out: Path) -> None:
-    """Put `staging` where `out` is; at no instant is there no complete site at `out`."""
+def _set_aside(retired: Path, spare: Path) -> str | None:
+    """Keep the replaced site as the spare; the state of its files, or None if it cannot
+    be kept (it is then deleted)."""
+    try:
+        if spare.exists() or spare.is_symlink():
+            shutil.rmtree(spare) if spare.is_dir() and not spare.is_symlink() else spare.unlink()
+        retired.rename(spare)
+        return _tree_state(spare)[0]
+    except OSError:
+        shutil.rmtree(retired, ignore_errors=True)
+        shutil.rmtree(spare, ignore_errors=True)
+        return None
+
+
+def _swap(staging: Path, out: Path) -> Path | None:
+    """Put `staging` where `out` is; at no instant is there no complete site at `out`.
+    Returns where the previous site now is, if there was one."""
     if not out.exists():
         staging.rename(out)
-        return
+        return None
     if not out.is_dir():
         raise PlaybookError(f"{out} exists and is not a folder")
     if _exchange(staging, out):
-        shutil.rmtree(staging, ignore_errors=True)  # now holds the previous site
-        return
+        return staging  # now holds the previous site
     # Without an atomic exchange there is a moment with no `out`; a killed build is
     # repaired by the next one (see _recover), which finds the previous site retired.
     retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
@@ -377,7 +480,7 @@ def _swap(staging: Path, out: Path) -> None:
     except OSError:
         retired.rename(out)
         raise
-    shutil.rmtree(retired, ignore_errors=True)
+    return retired
 
 
 _RENAME_EXCHANGE = 2

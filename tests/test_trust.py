@@ -182,7 +182,7 @@ def _refused(run: Run, root: Path, link: Path) -> None:
     assert f"refusing to write through the symbolic link {link}" in message
 
 
-@pytest.mark.parametrize("name", ["site", ".site.lock", ".site.state"])
+@pytest.mark.parametrize("name", ["site", ".site.lock", ".site.state", ".site.spare"])
 def test_a_link_in_place_of_the_output_is_refused(tmp_path: Path, run: Run, name: str) -> None:
     root = _workspace(tmp_path)
     victim = tmp_path / "home"

@@ -98,3 +98,53 @@ def test_a_build_that_fails_after_handing_over_files_leaves_the_site(tmp_path: P
         half_a_build()
     assert _tree(out) == {"a.html": b"old"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.state", "site"]
+
+
+def _build(out: Path, files: dict[str, bytes], spare: write.Spare | None) -> write.Staging:
+    """One build through a staging folder that may take the spare; what it set aside."""
+    with write.Staging(out, spare, keep_replaced=True) as staging:
+        assert write.write_site(files, out, staging=staging)
+    return staging
+
+
+def test_the_replaced_site_is_the_next_builds_spare(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    first = {"a.html": b"1", "x/b.html": b"2", "x/c.html": b"3", "y/d.html": b"4"}
+    second = {"a.html": b"1", "x/b.html": b"two", "x/c.html": b"3", "z/e.html": b"5"}
+    third = {"a.html": b"one", "x/b.html": b"two", "x/c.html": b"3", "z/e.html": b"5"}
+    _build(out, first, None)
+    made = _build(out, second, None)
+    assert made.set_aside is not None
+    assert _tree(tmp_path / ".site.spare") == first  # the replaced site, whole
+    kept = (tmp_path / ".site.spare/x/c.html").stat().st_ino
+    live_b = (out / "x/b.html").stat().st_ino
+    # the third build fills the spare: it rewrites what differs and deletes what is gone
+    again = _build(out, third, write.Spare(write.digests(first), made.set_aside))
+    assert _tree(out) == third
+    assert (out / "x/c.html").stat().st_ino == kept  # the same file, not written again
+    assert not (out / "y").exists()  # its only file went, and the folder with it
+    assert _tree(tmp_path / ".site.spare") == second  # never written through a shared inode
+    assert (tmp_path / ".site.spare/x/b.html").stat().st_ino == live_b
+    assert again.set_aside is not None
+
+
+def test_a_spare_touched_since_it_was_set_aside_is_not_used(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    first = {"a.html": b"1", "x/b.html": b"2"}
+    _build(out, first, None)
+    made = _build(out, {"a.html": b"new", "x/b.html": b"2"}, None)
+    assert made.set_aside is not None
+    (tmp_path / ".site.spare/x/b.html").write_bytes(b"2 edited")
+    (tmp_path / ".site.spare/planted.html").write_bytes(b"<script>")
+    spare = write.Spare(write.digests(first), made.set_aside)
+    _build(out, {"a.html": b"3", "x/b.html": b"2"}, spare)
+    assert _tree(out) == {"a.html": b"3", "x/b.html": b"2"}
+
+
+def test_without_knowing_the_replaced_site_no_spare_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write.write_site({"a.html": b"1"}, out)
+    with write.Staging(out) as staging:
+        assert write.write_site({"a.html": b"2"}, out, staging=staging)
+    assert staging.set_aside is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.state", "site"]

@@ -168,16 +168,12 @@ class Staging:
         refuse_links(out)
         self.out = out.resolve()
         self.folder: Path | None = None
-        self.spare = spare
-        """What the spare folder holds, as the caller vouches (see index.py); it is
-        used only if it is still exactly so."""
+        self._spare = _SpareFolder(self.out, spare)
         self.keep_replaced = keep_replaced
         """Set the site that `finish` replaces aside as the next build's spare: the
         caller knows what it holds (it is as the previous build left it)."""
         self.set_aside: str | None = None
         """Once `finish` has set the replaced site aside as the spare: its state."""
-        self._existing: Mapping[str, str] = {}
-        """The files the new folder held when it was taken (from the spare)."""
         self.shas: dict[str, str] = {}
         """The SHA-256 of every file in the folder so far, by name."""
         self.bytes = 0
@@ -200,7 +196,7 @@ class Staging:
         so not before `unchanged` has been asked)."""
         target = self._target(name)
         sha = sha or hashlib.sha256(data).hexdigest()
-        if self._present(name, sha, target):
+        if self._spare.holds(name, sha, target):
             self.shas[name] = sha
             return
         try:
@@ -228,26 +224,12 @@ class Staging:
         """Carry a file of `out` over unread; the caller vouches that `out` holds it with
         this SHA-256, untouched since it was written (see index.py)."""
         target = self._target(name)
-        if not self._present(name, sha, target):
+        if not self._spare.holds(name, sha, target):
             try:
                 _keep(os.path.join(self._out, name), target)  # noqa: PTH118 - faster
             except OSError as err:
                 raise PlaybookError(_cannot_write(self.out, err)) from err
         self.shas[name] = sha
-
-    def _present(self, name: str, sha: str, target: str) -> bool:
-        """Whether the folder holds `name` with these bytes already (taken from the
-        spare); a file that differs is unlinked (never written into: its inode may be
-        the live site's too)."""
-        if name not in self._existing:
-            return False
-        if self._existing[name] == sha:
-            return True
-        try:
-            os.unlink(target)  # noqa: PTH108
-        except OSError as err:
-            raise PlaybookError(_cannot_write(self.out, err)) from err
-        return False
 
     def unchanged(self, shas: Mapping[str, str]) -> bool:
         """Whether `out` holds exactly the files `shas` describes, as the previous build
@@ -264,12 +246,12 @@ class Staging:
         build's spare, and record what `out` holds."""
         folder = self._root
         try:
-            self._drop_the_rest()
+            self._spare.drop_the_rest(folder, self.shas)
             folder.chmod(0o755)
             retired = _swap(folder, self.out)
             self.folder = None
             if retired is not None and self.keep_replaced:
-                self.set_aside = _set_aside(retired, self._spare_path)
+                self.set_aside = self._spare.set_aside(retired)
             elif retired is not None:
                 shutil.rmtree(retired, ignore_errors=True)
             state = self.out.parent / f".{self.out.name}.state"
@@ -287,25 +269,6 @@ class Staging:
         self.bytes = 0
         self._folders.clear()
 
-    def _drop_the_rest(self) -> None:
-        """Delete what the folder held when taken and the build did not make again."""
-        gone = [name for name in self._existing if name not in self.shas]
-        folders = set()
-        for name in gone:
-            os.unlink(os.path.join(self._root, name))  # noqa: PTH108, PTH118
-            folders.add(os.path.dirname(name))  # noqa: PTH120
-        for relative in sorted(folders, key=len, reverse=True):
-            while relative:
-                try:
-                    os.rmdir(os.path.join(self._root, relative))  # noqa: PTH106, PTH118
-                except OSError:  # not empty: it has files of this build
-                    break
-                relative = os.path.dirname(relative)  # noqa: PTH120
-
-    @property
-    def _spare_path(self) -> Path:
-        return self.out.parent / f".{self.out.name}.spare"
-
     @property
     def _root(self) -> Path:
         if self.folder is None:
@@ -313,26 +276,10 @@ class Staging:
                 self.out.parent.mkdir(parents=True, exist_ok=True)
                 prefix = f".{self.out.name}.new-"
                 self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=self.out.parent))
-                self._take_spare(self.folder)
+                self._folders.update(self._spare.take(self.folder))
             except OSError as err:
                 raise PlaybookError(_cannot_write(self.out, err)) from err
         return self.folder
-
-    def _take_spare(self, folder: Path) -> None:
-        """Make the spare the new folder, when it is exactly what the caller says it is;
-        otherwise delete it (a new folder is filled from nothing)."""
-        spare = self._spare_path
-        if not spare.is_dir() or spare.is_symlink():
-            return
-        if self.spare is not None and _tree_state(spare)[0] == self.spare.tree:
-            spare.replace(folder)  # onto the empty folder just made
-            self._existing = self.spare.files
-            self._folders.update(
-                os.path.dirname(os.path.join(folder, name))  # noqa: PTH118, PTH120
-                for name in self._existing
-            )
-            return
-        shutil.rmtree(spare, ignore_errors=True)
 
     def _target(self, name: str) -> str:
         """Where the file `name` goes in the new folder, its folder made (as a string:
@@ -349,6 +296,80 @@ class Staging:
                 raise PlaybookError(_cannot_write(self.out, err)) from err
             self._folders.add(parent)
         return target
+
+
+class _SpareFolder:
+    """The spare beside an output folder: the site the last build replaced, which the
+    next build fills instead of a new folder (see the module's docstring)."""
+
+    def __init__(self, out: Path, known: Spare | None) -> None:
+        self.out = out
+        self.path = out.parent / f".{out.name}.spare"
+        self.known = known
+        """What the spare holds, as the caller vouches (see index.py); it is used only
+        if its files are still exactly as they were when it was set aside."""
+        self.held: Mapping[str, str] = {}
+        """What the new folder held when it was taken from the spare: SHA-256 by name."""
+
+    def take(self, folder: Path) -> set[str]:
+        """Make the spare the new `folder` (just made, empty), when it is what the caller
+        says it is, and return the folders it has; else delete it (the new folder is
+        then filled from nothing)."""
+        if not self.path.is_dir() or self.path.is_symlink():
+            return set()
+        if self.known is None or _tree_state(self.path)[0] != self.known.tree:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return set()
+        self.path.replace(folder)
+        self.held = self.known.files
+        return {
+            os.path.dirname(os.path.join(folder, name))  # noqa: PTH118, PTH120
+            for name in self.held
+        }
+
+    def holds(self, name: str, sha: str, target: str) -> bool:
+        """Whether the new folder holds `name` with these bytes already; a file there
+        that differs is unlinked (never written into: the live site may share it)."""
+        if name not in self.held:
+            return False
+        if self.held[name] == sha:
+            return True
+        try:
+            os.unlink(target)  # noqa: PTH108
+        except OSError as err:
+            raise PlaybookError(_cannot_write(self.out, err)) from err
+        return False
+
+    def drop_the_rest(self, folder: Path, made: Mapping[str, str]) -> None:
+        """Delete what the new folder held and the build did not make, and the folders
+        that leaves empty."""
+        emptied = set()
+        for name in self.held:
+            if name not in made:
+                os.unlink(os.path.join(folder, name))  # noqa: PTH108, PTH118
+                emptied.add(os.path.dirname(name))  # noqa: PTH120
+        for relative in sorted(emptied, key=len, reverse=True):
+            while relative:
+                try:
+                    os.rmdir(os.path.join(folder, relative))  # noqa: PTH106, PTH118
+                except OSError:  # not empty: it has files of this build
+                    break
+                relative = os.path.dirname(relative)  # noqa: PTH120
+
+    def set_aside(self, retired: Path) -> str | None:
+        """Keep the replaced site as the spare; the state of its files, or None if it
+        cannot be kept (it is then deleted)."""
+        try:
+            if self.path.is_symlink() or self.path.is_file():
+                self.path.unlink()
+            elif self.path.exists():
+                shutil.rmtree(self.path)
+            retired.rename(self.path)
+            return _tree_state(self.path)[0]
+        except OSError:
+            shutil.rmtree(retired, ignore_errors=True)
+            shutil.rmtree(self.path, ignore_errors=True)
+            return None
 
 
 def write_site(
@@ -444,20 +465,6 @@ def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:
     except OSError:
         return False
     return True
-
-
-def _set_aside(retired: Path, spare: Path) -> str | None:
-    """Keep the replaced site as the spare; the state of its files, or None if it cannot
-    be kept (it is then deleted)."""
-    try:
-        if spare.exists() or spare.is_symlink():
-            shutil.rmtree(spare) if spare.is_dir() and not spare.is_symlink() else spare.unlink()
-        retired.rename(spare)
-        return _tree_state(spare)[0]
-    except OSError:
-        shutil.rmtree(retired, ignore_errors=True)
-        shutil.rmtree(spare, ignore_errors=True)
-        return None
 
 
 def _swap(staging: Path, out: Path) -> Path | None:

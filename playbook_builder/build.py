@@ -188,9 +188,10 @@ def _load_changed(
 ) -> tuple[Loaded, tuple[index.Recorded, ...]] | None:
     """The changed files loaded, and the coalitions left as recorded; None when what
     advice across files sees of a changed one is not what was recorded."""
-    loaded = load.load_workspace(
-        found, loader, [Path(r.file) for r in recorded if r.file in changed]
-    )
+    files = [Path(r.file) for r in recorded if r.file in changed]
+    if len(files) != len(changed):  # a changed file the last build did not load
+        return None
+    loaded = load.load_workspace(found, loader, files)
     before = {r.path: r for r in recorded}
     for item in loaded.coalitions:
         member = advise.Member.of(item)
@@ -740,8 +741,9 @@ def build(
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = looked.seen or (index.snapshot(found) if use_cache else {})
     untouched = looked.untouched or (saved is not None and write.untouched(resolved, saved.state))
-    carried = saved.bundles if saved is not None and untouched else {}
-    recorded = saved.coalitions if saved is not None else ()
+    detail = index.details(store, resolved, pdf, saved) if saved is not None else None
+    carried = detail.bundles if detail is not None and untouched else {}
+    recorded = detail.coalitions if detail is not None else ()
     ready = prepare(
         found.root,
         today,
@@ -757,8 +759,8 @@ def build(
     # process or in the workers forked from it (whose memory it would copy by walking it).
     gc.freeze()
     try:
-        spare = saved.spare if saved is not None and use_cache else None
-        keep_replaced = untouched and use_cache  # the index then says what it holds
+        spare = detail.spare if detail is not None and use_cache else None
+        keep_replaced = detail is not None and untouched and use_cache  # it says what it holds
         with (
             write.locked(target),
             write.Staging(target, spare, keep_replaced=keep_replaced) as staging,
@@ -804,10 +806,10 @@ def build(
                     for key, names in made.owned.items()
                 }
                 set_aside = None
-                if wrote and saved is not None and staging.set_aside is not None:
-                    set_aside = write.Spare(saved.site, staging.set_aside)
-                left = index.Written(_recorded(ready, made.keys), shas, set_aside)
-                index.record(store, resolved, pdf, snapshot, summary, bundles, left)
+                if wrote and detail is not None and staging.set_aside is not None:
+                    set_aside = write.Spare(detail.site, staging.set_aside)
+                left = index.Detail(bundles, _recorded(ready, made.keys), shas, set_aside)
+                index.record(store, resolved, pdf, snapshot, summary, left)
         store.prune()
         return Built.of(resolved, summary, ready.today, made.cached)
     finally:

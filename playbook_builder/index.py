@@ -6,8 +6,12 @@ beside the hash of its bytes. A file whose stat is the same is taken as the same
 whose stat changed is hashed, and only a different hash is a change. With the git commit,
 the date the build judged on, its options, the tool's version and the output folder as
 the build left it, that decides whether a build would make exactly what is there: if so,
-nothing is loaded, rendered or written. The index is one sealed cache entry, so a planted
-or edited one is simply not found.
+nothing is loaded, rendered or written. When only some coalition files changed, it
+says which, and its detail (what each coalition's outputs are, what advice across files
+sees of it, every output file's hash, what the spare folder holds) lets the build load
+those alone. The index and its detail are two sealed cache entries (the index names the
+hash of its detail; a no-op reads only the index), so a planted or edited one is simply
+not found.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +123,10 @@ def _key(out: Path, pdf: bool) -> str:
     return digest(["index", str(out), str(pdf)])
 
 
+def _detail_key(out: Path, pdf: bool) -> str:
+    return digest(["index detail", str(out), str(pdf)])
+
+
 @dataclass(frozen=True, slots=True)
 class Bundle:
     """The outputs one cache entry made: each file's SHA-256 by its name in the output,
@@ -150,12 +158,18 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
-class Written:
-    """What a build left in the output folder and beside it, for the index."""
+class Detail:
+    """What a build left in the output folder and beside it, in detail: what a build
+    that follows a change needs, and a no-op does not (it is a cache entry of its own)."""
 
+    bundles: dict[str, Bundle]
+    """By cache key."""
     coalitions: Sequence[Recorded]
+    """In the order of their files."""
     site: dict[str, str]
+    """Every file of the output folder: SHA-256 by name."""
     spare: write.Spare | None
+    """What the spare folder beside the output holds, as the build set it aside."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,14 +180,8 @@ class Saved:
     snapshot: Snapshot
     state: str
     """The output folder's state file as that build wrote it."""
-    bundles: dict[str, Bundle]
-    """By cache key."""
-    coalitions: tuple[Recorded, ...] = ()
-    """In the order of their files."""
-    site: dict[str, str] = field(default_factory=dict)
-    """Every file of the output folder as that build left it: SHA-256 by name."""
-    spare: write.Spare | None = None
-    """What the spare folder beside the output holds, as that build set it aside."""
+    detail: str
+    """The SHA-256 of its detail (see `details`)."""
 
 
 def read(store: Cache, out: Path, pdf: bool) -> Saved | None:
@@ -185,9 +193,26 @@ def read(store: Cache, out: Path, pdf: bool) -> Saved | None:
         saved = json.loads(entry["index.json"])
         summary = Summary(**{**saved["summary"], "notices": tuple(saved["summary"]["notices"])})
         files = {name: (tuple(value[0]), str(value[1])) for name, value in saved["files"].items()}
+        return Saved(
+            summary=summary,
+            snapshot=Snapshot(files, str(saved["setting"]), str(saved["zone"])),
+            state=str(saved["state"]),
+            detail=str(saved["detail"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def details(store: Cache, out: Path, pdf: bool, saved: Saved) -> Detail | None:
+    """The detail of the index `saved`, if it is the one that build recorded."""
+    entry = store.get(_detail_key(out, pdf))
+    if entry is None or hashlib.sha256(entry.get("detail.json", b"")).hexdigest() != saved.detail:
+        return None
+    try:
+        saved_ = json.loads(entry["detail.json"])
         bundles = {
             key: Bundle(dict(value["files"]), dict(value["extra"]))
-            for key, value in saved["bundles"].items()
+            for key, value in saved_["bundles"].items()
         }
         coalitions = tuple(
             Recorded(
@@ -200,16 +225,13 @@ def read(store: Cache, out: Path, pdf: bool) -> Saved | None:
                 voters=tuple(str(voter) for voter in c["voters"]),
                 advisories=int(c["advisories"]),
             )
-            for c in saved["coalitions"]
+            for c in saved_["coalitions"]
         )
-        spare = saved["spare"]
-        return Saved(
-            summary=summary,
-            snapshot=Snapshot(files, str(saved["setting"]), str(saved["zone"])),
-            state=str(saved["state"]),
+        spare = saved_["spare"]
+        return Detail(
             bundles=bundles,
             coalitions=coalitions,
-            site={str(name): str(sha) for name, sha in saved["site"].items()},
+            site={str(name): str(sha) for name, sha in saved_["site"].items()},
             spare=write.Spare(dict(spare["files"]), str(spare["tree"])) if spare else None,
         )
     except (KeyError, TypeError, ValueError):
@@ -244,7 +266,7 @@ def compare(
     day = resolve_today(today, saved.snapshot.zone)
     if setting(found, out, pdf, day) != saved.snapshot.setting:
         return None
-    coalitions = {recorded.file for recorded in saved.coalitions}
+    coalitions = {str(path) for path in found.coalition_files()}
     files: dict[str, tuple[Stamp, str]] = {}
     changed = set()
     refreshed = False
@@ -289,7 +311,7 @@ def no_op(
         return None, None
     compared = compare(saved, found, out, pdf, today)
     if compared is not None and not compared.changed and compared.refreshed is not None:
-        record(store, out, pdf, compared.refreshed, saved.summary, saved.bundles, saved)
+        record(store, out, pdf, compared.refreshed, saved.summary, saved.detail)
     return saved, compared
 
 
@@ -380,24 +402,30 @@ def record(
     pdf: bool,
     seen: Snapshot,
     summary: Summary,
-    bundles: dict[str, Bundle],
-    written: Saved | Written,
+    detail: Detail | str,
 ) -> None:
-    """Keep the index of a build that has just written `out`: `written` is what it left
-    there (or, when it found nothing to write, what the last build left)."""
+    """Keep the index of a build that has just written `out`: its `detail`, or the SHA-256
+    of the one recorded already (when only the inputs' stamps are new)."""
+    if isinstance(detail, Detail):
+        body = {
+            "bundles": {k: {"files": b.files, "extra": b.extra} for k, b in detail.bundles.items()},
+            "coalitions": [_recorded_json(recorded) for recorded in detail.coalitions],
+            "site": detail.site,
+            "spare": (
+                {"files": detail.spare.files, "tree": detail.spare.tree}
+                if detail.spare is not None
+                else None
+            ),
+        }
+        encoded = json.dumps(body, sort_keys=True).encode()
+        store.put(_detail_key(out, pdf), {"detail.json": encoded})
+        detail = hashlib.sha256(encoded).hexdigest()
     payload: dict[str, Any] = {
         "files": {name: [list(stamp), sha] for name, (stamp, sha) in seen.files.items()},
         "setting": seen.setting,
         "zone": seen.zone,
         "state": write.state_of(out),
         "summary": {**asdict(summary), "notices": list(summary.notices)},
-        "bundles": {key: {"files": b.files, "extra": b.extra} for key, b in bundles.items()},
-        "coalitions": [_recorded_json(recorded) for recorded in written.coalitions],
-        "site": written.site,
-        "spare": (
-            {"files": written.spare.files, "tree": written.spare.tree}
-            if written.spare is not None
-            else None
-        ),
+        "detail": detail,
     }
     store.put(_key(out, pdf), {"index.json": json.dumps(payload, sort_keys=True).encode()})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from playbook_builder import build, cache
+from playbook_builder import build, cache, index
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
@@ -161,11 +161,11 @@ def test_a_corrupt_or_foreign_cache_is_ignored(workspace: Path, tmp_path: Path) 
     _build(workspace, tmp_path / "a")
     entries = sorted(p for p in cache.location(workspace).rglob("*") if p.is_file())
     assert entries
-    for index, entry in enumerate(entries):
+    for number, entry in enumerate(entries):
         data = bytearray(entry.read_bytes())
-        if index % 3 == 0:
+        if number % 3 == 0:
             data = data[: len(data) // 2]  # truncated
-        elif index % 3 == 1:
+        elif number % 3 == 1:
             data[len(data) // 2] ^= 0xFF  # altered
         else:
             entry.rename(entries[0].parent / ("ff" + entry.name[2:]))  # stored under a foreign key
@@ -335,6 +335,7 @@ def test_a_no_op_build_loads_renders_and_writes_nothing(
     for path in (committed / "coalitions").iterdir():
         path.touch()  # a new stamp, the same bytes: hashed, found the same
     monkeypatch.setattr(build, "prepare", lambda *a, **k: pytest.fail("loaded the workspace"))
+    monkeypatch.setattr(index, "details", lambda *a, **k: pytest.fail("read the index's detail"))
     again = _build(committed, out)
     assert again.unchanged
     assert (again.files, again.coalitions, again.pages) == (first.files, 3, first.pages)
@@ -497,3 +498,19 @@ def test_a_change_that_changes_no_output_writes_nothing(crowded: Path, tmp_path:
     assert said["write"] == "already there"
     assert _outputs(out) == before
     assert _build(crowded, out).unchanged  # the output folder is recorded as it is now
+
+
+def test_a_forged_detail_is_not_believed(crowded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    _staged(crowded, out)
+    for entry in cache.location(crowded).rglob("*"):
+        if entry.is_file() and b"detail.json" in entry.read_bytes():
+            data = entry.read_bytes().replace(b'"advisories": ', b'"advisories": 1')
+            entry.write_bytes(data)
+    _edit(crowded / "coalitions/trade-2.yaml", "purpose: ", "purpose: Again, ")
+    built, said = _staged(crowded, out)
+    assert said["load"].startswith("5 coalition files")  # everything, as with no index
+    clean = tmp_path / "clean"
+    _build(crowded, clean, cache=False)
+    assert _outputs(out) == _outputs(clean)
+    assert built.advisories == _build(crowded, clean, cache=False).advisories

@@ -35,7 +35,7 @@ from playbook_builder.cached import cached_loader, store_loaded
 from playbook_builder.checks import Stages, decision_problems
 from playbook_builder.clock import resolve_today
 from playbook_builder.content import GuidePage, Markdown, load_guide
-from playbook_builder.errors import ContractError, PlaybookError
+from playbook_builder.errors import ContractError
 from playbook_builder.facts import CoalitionFacts
 from playbook_builder.fingerprint import Fingerprint
 from playbook_builder.load import Loaded
@@ -188,7 +188,7 @@ def _load_changed(
 ) -> tuple[Loaded, tuple[index.Recorded, ...]] | None:
     """The changed files loaded, and the coalitions left as recorded; None when what
     advice across files sees of a changed one is not what was recorded."""
-    files = [Path(r.file) for r in recorded if r.file in changed]
+    files = [found.root / r.path for r in recorded if str(found.root / r.path) in changed]
     if len(files) != len(changed):  # a changed file the last build did not load
         return None
     loaded = load.load_workspace(found, loader, files)
@@ -198,7 +198,7 @@ def _load_changed(
         was = before.get(item.path)
         if was is None or (was.name, was.voters) != (member.name, member.voters):
             return None
-    return loaded, tuple(r for r in recorded if r.file not in changed)
+    return loaded, tuple(r for r in recorded if str(found.root / r.path) not in changed)
 
 
 # --- laying out: every page and packet --------------------------------------------------------
@@ -390,11 +390,7 @@ class _Layout:
             pages_key, packet_key = recorded.keys
             for key in [pages_key, packet_key] if pdf else [pages_key]:
                 carried = self._carry(kept, key)
-                if carried is None:
-                    raise PlaybookError(
-                        f"the build index does not match the output folder for {recorded.path}: "
-                        "build again with --no-cache"
-                    )
+                assert carried is not None  # else every file was loaded (see _all_carried)
                 found.append((key, carried))
             if not pdf:
                 self.store.used.add(packet_key)
@@ -575,12 +571,10 @@ def _all_carried(
 
 def _recorded(ready: Prepared, keys: Mapping[str, tuple[str, str]]) -> list[index.Recorded]:
     """Every coalition as the index keeps it, in the order of their files."""
-    root = ready.found.root
     fresh = [
         index.Recorded(
             slug=f.slug,
             path=f.item.path,
-            file=str(root / f.item.path),
             keys=keys[f.slug],
             loaded=ready.load_keys.get(f.slug, ""),
             name=f.c.name,

@@ -144,8 +144,6 @@ class Recorded:
     slug: str
     path: str
     """Its file, as shown (coalitions/<slug>.yaml)."""
-    file: str
-    """Its file, as the snapshot names it."""
     keys: tuple[str, str]
     """The cache keys of its pages and of its packet."""
     loaded: str
@@ -209,29 +207,29 @@ def details(store: Cache, out: Path, pdf: bool, saved: Saved) -> Detail | None:
     if entry is None or hashlib.sha256(entry.get("detail.json", b"")).hexdigest() != saved.detail:
         return None
     try:
-        saved_ = json.loads(entry["detail.json"])
+        body = json.loads(entry["detail.json"])
+        site = {str(name): str(sha) for name, sha in body["site"].items()}
         bundles = {
-            key: Bundle(dict(value["files"]), dict(value["extra"]))
-            for key, value in saved_["bundles"].items()
+            key: Bundle({name: site[name] for name in value["names"]}, dict(value["extra"]))
+            for key, value in body["bundles"].items()
         }
         coalitions = tuple(
             Recorded(
                 slug=str(c["slug"]),
                 path=str(c["path"]),
-                file=str(c["file"]),
                 keys=(str(c["keys"][0]), str(c["keys"][1])),
                 loaded=str(c["loaded"]),
                 name=str(c["name"]),
                 voters=tuple(str(voter) for voter in c["voters"]),
                 advisories=int(c["advisories"]),
             )
-            for c in saved_["coalitions"]
+            for c in body["coalitions"]
         )
-        spare = saved_["spare"]
+        spare = body["spare"]
         return Detail(
             bundles=bundles,
             coalitions=coalitions,
-            site={str(name): str(sha) for name, sha in saved_["site"].items()},
+            site=site,
             spare=write.Spare(dict(spare["files"]), str(spare["tree"])) if spare else None,
         )
     except (KeyError, TypeError, ValueError):
@@ -334,8 +332,12 @@ class Look:
     did (the build then loads only those; see `compare`)."""
     seen: dict[str, tuple[Stamp, str]] | None = None
     """Every input's stamp and hash as `compare` found them, when `changed` is given."""
-    untouched: bool = False
-    """The output folder was found as the last build left it (when `changed` is given)."""
+
+    @property
+    def untouched(self) -> bool:
+        """Whether the output folder was found as the last build left it (`compare`
+        looked when it tells what changed)."""
+        return self.changed is not None
 
 
 def look(
@@ -356,7 +358,7 @@ def look(
     if not compared.changed:
         return Look(found, target, resolved, store, saved, (saved.summary, compared.day))
     seen = (compared.refreshed or saved.snapshot).files
-    return Look(found, target, resolved, store, saved, None, compared.changed, seen, True)
+    return Look(found, target, resolved, store, saved, None, compared.changed, seen)
 
 
 def _recorded_json(recorded: Recorded) -> dict[str, Any]:
@@ -364,7 +366,6 @@ def _recorded_json(recorded: Recorded) -> dict[str, Any]:
     return {
         "slug": recorded.slug,
         "path": recorded.path,
-        "file": recorded.file,
         "keys": list(recorded.keys),
         "loaded": recorded.loaded,
         "name": recorded.name,
@@ -408,7 +409,10 @@ def record(
     of the one recorded already (when only the inputs' stamps are new)."""
     if isinstance(detail, Detail):
         body = {
-            "bundles": {k: {"files": b.files, "extra": b.extra} for k, b in detail.bundles.items()},
+            # a bundle's files by name: their hashes are in `site`
+            "bundles": {
+                k: {"names": list(b.files), "extra": b.extra} for k, b in detail.bundles.items()
+            },
             "coalitions": [_recorded_json(recorded) for recorded in detail.coalitions],
             "site": detail.site,
             "spare": (

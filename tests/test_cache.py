@@ -370,13 +370,17 @@ def test_another_date_or_option_is_not_the_same_build(committed: Path) -> None:
     assert not _build(committed, committed / "elsewhere").unchanged
 
 
+def _forge(root: Path, holding: bytes, old: bytes, new: bytes) -> None:
+    """Edit, in place, the cache entries of the workspace `root` that hold `holding`."""
+    for entry in cache.location(root).rglob("*"):
+        if entry.is_file() and holding in entry.read_bytes():
+            entry.write_bytes(entry.read_bytes().replace(old, new))
+
+
 def test_a_forged_index_is_not_believed(committed: Path) -> None:
     out = committed / "site"
     _build(committed, out)
-    for entry in cache.location(committed).rglob("*"):
-        if entry.is_file() and b"index.json" in entry.read_bytes():
-            data = entry.read_bytes().replace(b'"coalitions": 3', b'"coalitions": 9')
-            entry.write_bytes(data)
+    _forge(committed, b"index.json", b'"coalitions": 3', b'"coalitions": 9')
     assert not _build(committed, out).unchanged
 
 
@@ -503,10 +507,7 @@ def test_a_change_that_changes_no_output_writes_nothing(crowded: Path, tmp_path:
 def test_a_forged_detail_is_not_believed(crowded: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
     _staged(crowded, out)
-    for entry in cache.location(crowded).rglob("*"):
-        if entry.is_file() and b"detail.json" in entry.read_bytes():
-            data = entry.read_bytes().replace(b'"advisories": ', b'"advisories": 1')
-            entry.write_bytes(data)
+    _forge(crowded, b"detail.json", b'"advisories": ', b'"advisories": 1')
     _edit(crowded / "coalitions/trade-2.yaml", "purpose: ", "purpose: Again, ")
     built, said = _staged(crowded, out)
     assert said["load"].startswith("5 coalition files")  # everything, as with no index

@@ -24,11 +24,16 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-import weasyprint
+from playbook_builder.libraries import loader_cache_only
+from playbook_builder.workspace import in_git_folder
+
+try:
+    with loader_cache_only():
+        import weasyprint
+except OSError:  # a library only the compiler's search finds: raises as before if none does
+    import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-from playbook_builder.workspace import in_git_folder
 
 MAX_DATA_URL = 256 * 1024
 """Characters of a data: URL the packet accepts."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
 from playbook_builder import (
     __version__,
@@ -26,6 +26,7 @@ from playbook_builder import (
     index,
     load,
     pool,
+    printer,
     render,
     workspace,
     write,
@@ -40,10 +41,7 @@ from playbook_builder.facts import CoalitionFacts
 from playbook_builder.fingerprint import Fingerprint
 from playbook_builder.load import Loaded
 from playbook_builder.model import json_ready
-
-if TYPE_CHECKING:  # WeasyPrint loads only when a packet is rendered
-    from playbook_builder import pdf as pdf_module
-
+from playbook_builder.printed import Rendered
 
 # --- preparing: load and gather the facts ---------------------------------------------------
 
@@ -236,6 +234,9 @@ _OTHER_PARTS = ("briefing", "docx")
 """A packet's parts besides the signing packet itself, made as a task of their own."""
 _PACKET_FILES = 4
 """Files in a finished packet entry: signing packet, briefing, Word agreement, page count."""
+_FEW_PACKETS = 4
+"""Coalitions whose packets the printers started with the build print (see printer.py);
+with more, the workers forked from the prepared build lay out pages and print."""
 
 
 def render_outputs(
@@ -248,6 +249,7 @@ def render_outputs(
     on_packet: Callable[[int, int, str], None] | None = None,
     kept: Mapping[str, index.Bundle] | None = None,
     staging: write.Staging | None = None,
+    printers: printer.Printers | None = None,
 ) -> Outputs:
     """Lay out the whole site: cached where the inputs are unchanged, rendered otherwise.
 
@@ -256,13 +258,19 @@ def render_outputs(
     cache entries whose files the output folder holds as they are: those stay, unread.
     With `staging`, each coalition's files go into that new output folder as soon as they
     are made instead of into `Outputs.files`, so that they are not all held in memory.
+    `printers`, started before the build, print the packets when there are few of them
+    (see printer.py); they are closed otherwise.
     """
     kept = kept or {}
     layout = _Layout(ready, store, packet_links, staging)
     tasks, found = layout.look_up(kept, pdf)
+    if printers is not None and len({t.slug for t in tasks if t.packet}) > _FEW_PACKETS:
+        printers.close()  # the workers print, from this process's prepared workspace
+        printers = None
 
+    jobs_out = _packet_jobs(ready, tasks) if printers is not None else []
     if any(task.packet for task in tasks):  # WeasyPrint is imported only to print
-        missing = weasyprint_missing()
+        missing = weasyprint_missing(printers)  # the printers' import done: ready to print
         if missing:
             made = render_outputs(
                 ready, store, pdf=False, packet_links=False, jobs=jobs, kept=kept, staging=staging
@@ -281,7 +289,10 @@ def render_outputs(
     said: dict[str, list[str]] = {}
     waiting = {task.slug for task in tasks if task.pages}
     shared: dict[str, bytes] | None = None
-    results = pool.run(layout.render, tasks, jobs)  # workers start now
+    if printers is not None and total:
+        results = _printed(layout, tasks, printers, jobs_out)
+    else:
+        results = pool.run(layout.render, tasks, jobs)  # workers start now
     if not waiting:  # every page is in already: the shared pages while packets print
         shared = layout.shared()
     for result in results:
@@ -300,7 +311,7 @@ def render_outputs(
     for slug, lines in sorted(said.items()):
         notices.extend(f"{slug}: {line}" for line in dict.fromkeys(lines))
     if pdf and total:
-        notices.extend(_subsetting_notice())
+        notices.extend(_subsetting_notice(printers))
     return Outputs(
         files={**layout.files, **shared},
         packets=ready.count if pdf else 0,
@@ -312,6 +323,45 @@ def render_outputs(
         extra=layout.extra,
         keys=layout.keys,
     )
+
+
+PrintJob = tuple[tuple[str, Literal["mou", "briefing"]], dict[str, Any]]
+"""A PDF to print: (coalition, kind), and `pdf.render_pdf`'s arguments."""
+
+
+def _packet_jobs(ready: Prepared, tasks: list[pool.Task]) -> list[PrintJob]:
+    """The PDFs the tasks print, laid out as HTML (while the printers import WeasyPrint)."""
+    jobs: list[PrintJob] = []
+    for task in tasks:
+        fact = ready.of(task.slug)
+        assert fact is not None
+        for part in task.packet:
+            if part != "docx":
+                kind: Literal["mou", "briefing"] = "briefing" if part == "briefing" else "mou"
+                jobs.append(((task.slug, kind), packet_job(ready, fact, kind)))
+    return jobs
+
+
+def _printed(
+    layout: _Layout, tasks: list[pool.Task], printers: printer.Printers, jobs: list[PrintJob]
+) -> Iterator[pool.Result]:
+    """The tasks' results, their PDFs printed by the printers while this process lays out
+    the pages (and its caller the shared pages) and makes the Word agreements."""
+    printing = printers.print_all([job for _, job in jobs])
+    for task in tasks:
+        if task.pages:
+            yield layout.render(task)
+    ready = layout.ready
+    docx = {}
+    for task in tasks:
+        if "docx" in task.packet:
+            fact = ready.of(task.slug)
+            assert fact is not None
+            docx[task.slug] = agreement_docx(ready, fact)
+    pdfs = {jobs[position][0]: rendered for position, rendered in printing}
+    for task in tasks:
+        if task.packet:
+            yield layout.render(task, Printed(pdfs, docx))
 
 
 class _Layout:
@@ -429,9 +479,10 @@ class _Layout:
         for slug in sorted(set(self.unstored) - laid_out):
             store_loaded(self.store, self.unstored.pop(slug), self.items[slug])
 
-    def render(self, task: pool.Task) -> pool.Result:
-        """One task (in a worker, or here when there are few)."""
-        made = _render(self.ready, self.guide, self.packet_links, task)
+    def render(self, task: pool.Task, printed: Printed | None = None) -> pool.Result:
+        """One task (in a worker, or here when there are few); with `printed`, its
+        packet's parts are those (see `_printed`)."""
+        made = _render(self.ready, self.guide, self.packet_links, task, printed)
         if task.pages and task.slug in self.unstored:  # its loaded file too
             store_loaded(self.store, self.unstored[task.slug], self.items[task.slug])
         if self.staging is None or not made.pages:
@@ -496,10 +547,23 @@ class _Layout:
         return shared
 
 
+@dataclass(frozen=True)
+class Printed:
+    """Parts of packets made elsewhere than in `_render` (see `_printed`)."""
+
+    pdfs: Mapping[tuple[str, Literal["mou", "briefing"]], Rendered]
+    docx: Mapping[str, bytes]
+
+
 def _render(
-    ready: Prepared, guide: tuple[GuidePage, ...], packet_links: bool, task: pool.Task
+    ready: Prepared,
+    guide: tuple[GuidePage, ...],
+    packet_links: bool,
+    task: pool.Task,
+    printed: Printed | None = None,
 ) -> pool.Result:
-    """One coalition's pages and packet, laid out from its facts."""
+    """One coalition's pages and packet, laid out from its facts (the PDFs and the Word
+    agreement taken from `printed` when given)."""
     fact = ready.of(task.slug)
     assert fact is not None
     pages: dict[str, bytes] = {}
@@ -514,10 +578,14 @@ def _render(
         packet = {}
         for part in task.packet:
             if part == "docx":
-                packet[packet_path(task.slug, "docx")] = agreement_docx(ready, fact)
+                docx = printed.docx[task.slug] if printed else agreement_docx(ready, fact)
+                packet[packet_path(task.slug, "docx")] = docx
                 continue
             kind: Literal["mou", "briefing"] = "briefing" if part == "briefing" else "mou"
-            rendered = render_packet(ready, fact, kind)
+            if printed is not None:
+                rendered = printed.pdfs[task.slug, kind]
+            else:
+                rendered = render_packet(ready, fact, kind)
             packet[packet_path(task.slug, kind)] = rendered.pdf
             notices += packet_notices(rendered)
             if part == "mou":
@@ -597,24 +665,30 @@ def packet_path(slug: str, kind: Literal["mou", "briefing", "docx"] = "mou") -> 
 
 def render_packet(
     ready: Prepared, fact: CoalitionFacts, kind: Literal["mou", "briefing"] = "mou"
-) -> pdf_module.Rendered:
+) -> Rendered:
     """One coalition's signing packet (with its coalition file attached), or its briefing."""
     from playbook_builder import pdf as pdf_module
 
+    return pdf_module.render_pdf(**packet_job(ready, fact, kind))
+
+
+def packet_job(
+    ready: Prepared, fact: CoalitionFacts, kind: Literal["mou", "briefing"]
+) -> dict[str, Any]:
+    """What `pdf.render_pdf` needs to print one packet: its HTML, and where it may read."""
     renderer = ready.renderer
-    html = renderer.packet_html(fact, fact.revision, renderer.templates_hash(), kind)
     attachment = (
         f"{fact.slug}.yaml",
         fact.item.source.encode("utf-8"),
         f"The coalition file this packet was printed from ({fact.item.path})",
     )
-    return pdf_module.render_pdf(
-        html,
-        base_url=ready.found.root,
-        allowed=(ready.found.root, *renderer.template_dirs),
-        today=ready.today,
-        attachment=attachment if kind == "mou" else None,
-    )
+    return {
+        "html": renderer.packet_html(fact, fact.revision, renderer.templates_hash(), kind),
+        "base_url": ready.found.root,
+        "allowed": (ready.found.root, *renderer.template_dirs),
+        "today": ready.today,
+        "attachment": attachment if kind == "mou" else None,
+    }
 
 
 def agreement_docx(ready: Prepared, fact: CoalitionFacts) -> bytes:
@@ -625,28 +699,40 @@ def agreement_docx(ready: Prepared, fact: CoalitionFacts) -> bytes:
     return word.agreement(fact.terms, fact.print_, html, ready.loaded.config, ready.today)
 
 
-def packet_notices(packet: pdf_module.Rendered) -> list[str]:
+def packet_notices(packet: Rendered) -> list[str]:
     notices = [f"advisory A901: the packet refused {what}" for what in packet.refused]
     notices.extend(f"WeasyPrint: {message}" for message in packet.warnings)
     return notices
 
 
-def weasyprint_missing() -> str | None:
-    """Why packets cannot be rendered on this machine, or None when they can."""
-    try:
-        from playbook_builder import pdf as pdf_module  # noqa: F401
-    except (ImportError, OSError) as err:
-        return (
-            f"warning: packets skipped, WeasyPrint cannot start ({err}); install the Debian "
-            f"packages libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 and build again"
-        )
-    return None
+def weasyprint_missing(printers: printer.Printers | None = None) -> str | None:
+    """Why packets cannot be rendered on this machine, or None when they can (as the
+    printers found, when given: then this process does not import WeasyPrint)."""
+    if printers is not None:
+        error = printers.missing()
+    else:
+        try:
+            from playbook_builder import pdf as pdf_module  # noqa: F401
+        except (ImportError, OSError) as err:
+            error = str(err)
+        else:
+            error = None
+    if error is None:
+        return None
+    return (
+        f"warning: packets skipped, WeasyPrint cannot start ({error}); install the Debian "
+        f"packages libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 and build again"
+    )
 
 
-def _subsetting_notice() -> list[str]:
-    from playbook_builder import pdf as pdf_module
+def _subsetting_notice(printers: printer.Printers | None) -> list[str]:
+    if printers is not None:
+        fast = printers.fast_subsetting()
+    else:
+        from playbook_builder import pdf as pdf_module
 
-    if pdf_module.fast_subsetting():
+        fast = pdf_module.fast_subsetting()
+    if fast:
         return []
     return [
         "warning: HarfBuzz font subsetting is missing (Debian package libharfbuzz-subset0); "
@@ -714,11 +800,13 @@ def build(
     on_packet: Callable[[int, int, str], None] | None = None,
     stages: Stages | None = None,
     looked: index.Look | None = None,
+    printers: printer.Printers | None = None,
 ) -> Built:
     """Load, gather, lay out and write the site and packets; raises ContractError on bad
     input. Nothing in the output folder changes unless the whole build succeeds; nothing
     at all happens when no input changed since the last build (see index.py). `looked` is
-    what the index said of this build when the caller asked it already."""
+    what the index said of this build when the caller asked it already; `printers`, when
+    the caller started them, print the packets of a build that prints few."""
     looked = looked or index.look(root, out, pdf, today, use_cache)
     found, target, resolved, store, saved = (
         looked.found,
@@ -768,6 +856,7 @@ def build(
                 on_packet=on_packet,
                 kept=carried,
                 staging=staging,
+                printers=printers,
             )
             if stages is not None:
                 fresh = ready.count - made.cached

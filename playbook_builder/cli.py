@@ -356,38 +356,42 @@ def build_command(
     started = time.perf_counter()
     progress = _Progress()
     stages = _stages()
-    from playbook_builder import index  # stat, hashes and git: nothing that renders
+    from playbook_builder import index, printer  # stat, hashes and git: nothing that renders
 
-    try:
-        looked = index.look(root, out, not no_pdf, _day(today), use_cache=not no_cache)
-    except PlaybookError as err:
-        raise click.ClickException(str(err)) from err
-    if looked.same is not None:
-        _say_unchanged(looked, stages, started)
-        return
-    from playbook_builder import build
+    # Printers import WeasyPrint while the index is read and the workspace prepared: a
+    # build that follows a change prints one or two packets (see printer.py).
+    with printer.started(jobs, wanted=not no_pdf and not no_cache) as printers:
+        try:
+            looked = index.look(root, out, not no_pdf, _day(today), use_cache=not no_cache)
+        except PlaybookError as err:
+            raise click.ClickException(str(err)) from err
+        if looked.same is not None:
+            _say_unchanged(looked, stages, started)
+            return
+        from playbook_builder import build
 
-    try:
-        built = build.build(
-            root,
-            out,
-            _day(today),
-            pdf=not no_pdf,
-            jobs=jobs,
-            use_cache=not no_cache,
-            on_packet=progress.step,
-            stages=stages,
-            looked=looked,
-        )
-    except ContractError as err:
-        progress.close()
-        _print_stages(stages)
-        _print_problems(err.problems)
-        click.echo(f"{_plural(len(err.problems), 'error')}: nothing was written.", err=True)
-        raise SystemExit(1) from err
-    except PlaybookError as err:
-        progress.close()
-        raise click.ClickException(str(err)) from err
+        try:
+            built = build.build(
+                root,
+                out,
+                _day(today),
+                pdf=not no_pdf,
+                jobs=jobs,
+                use_cache=not no_cache,
+                on_packet=progress.step,
+                stages=stages,
+                looked=looked,
+                printers=printers,
+            )
+        except ContractError as err:
+            progress.close()
+            _print_stages(stages)
+            _print_problems(err.problems)
+            click.echo(f"{_plural(len(err.problems), 'error')}: nothing was written.", err=True)
+            raise SystemExit(1) from err
+        except PlaybookError as err:
+            progress.close()
+            raise click.ClickException(str(err)) from err
     progress.close()
     _print_stages(stages)
     seconds = time.perf_counter() - started

@@ -17,7 +17,6 @@ import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from playbook_builder.libraries import loader_cache_only
+from playbook_builder.printed import Rendered
 from playbook_builder.workspace import in_git_folder
 
 try:
@@ -69,16 +69,6 @@ class SafeFetcher(URLFetcher):  # type: ignore[misc]
     def _refuse(self, url: str, why: str) -> URLFetcherResponse:
         self.refused.append(f"{url} ({why})")
         raise ValueError(f"refused {url}: {why}")
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """A packet and what its rendering noticed."""
-
-    pdf: bytes
-    pages: int
-    refused: tuple[str, ...]
-    warnings: tuple[str, ...]
 
 
 def fast_subsetting() -> bool:
@@ -141,6 +131,13 @@ def _fonts(allowed: tuple[Path, ...]) -> FontConfiguration:
         # when this process ends, workers included (multiprocessing runs these at exit)
         multiprocessing.util.Finalize(None, _forget_fonts, args=(config,), exitpriority=10)
     return _FONTS[allowed]
+
+
+def forget_fonts() -> None:
+    """Delete the copies of the fonts this process made (for a process that ends without
+    running its finalizers)."""
+    for config in _FONTS.values():
+        _forget_fonts(config)
 
 
 def _forget_fonts(config: FontConfiguration) -> None:

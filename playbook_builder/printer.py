@@ -1,0 +1,196 @@
+"""Printing processes started before the build knows what it will print.
+
+Importing WeasyPrint takes about 0.3 s, and a build that follows a change to one
+coalition prints that coalition's signing packet and briefing: started with the command,
+a printer imports it while the build reads its index, loads the changed file and lays
+out the pages, instead of after. The build hands each printer a packet's HTML and what
+`pdf.render_pdf` needs besides, and gets the PDF back.
+
+The command forks one process, which imports `pdf` (the only module that imports
+WeasyPrint) and then forks the second printer from itself: two processes importing at
+once beside the build took the build's core too (measured: its preparation 0.1 s ->
+0.55 s). Each printer says whether WeasyPrint could be imported, then prints what it is
+sent until its pipe closes. A build that prints many packets, or none, closes them
+unused (`Printers.close`): each exits when it next looks at its pipe, deleting the
+copies of the fonts it made. Where processes cannot be forked there are none, and the
+build prints as it always did.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from playbook_builder.errors import PlaybookError
+from playbook_builder.printed import Rendered
+
+Pipe = multiprocessing.connection.Connection
+
+
+class PrinterFailed(PlaybookError):
+    """A printer could not print, or ended: its reason, as it reported it."""
+
+
+def _start(pipes: Sequence[Pipe], builds: Sequence[Pipe]) -> None:
+    """The first printer: import WeasyPrint, fork the others, print on the first pipe.
+    `builds` are the build's ends of the pipes, which the fork copied: closed here, so
+    that each printer sees its pipe close when the build closes it, or ends."""
+    for pipe in builds:
+        pipe.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that the finalizers run
+    try:
+        from playbook_builder import pdf
+    except (ImportError, OSError) as err:
+        for pipe in pipes:
+            _say(pipe, ("missing", str(err)))
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the others are not waited for
+    # What was imported lives as long as the printer: the collector need not walk it at
+    # every collection while a packet is laid out (as the build freezes its workspace)
+    gc.freeze()
+    for pipe in pipes[1:]:
+        if os.fork() == 0:  # another printer, with WeasyPrint imported already
+            try:
+                for other in pipes:
+                    if other is not pipe:
+                        other.close()
+                _serve(pipe)
+            finally:
+                pdf.forget_fonts()  # it ends without multiprocessing's finalizers
+                os._exit(0)
+        pipe.close()
+    _serve(pipes[0])
+
+
+def _serve(pipe: Pipe) -> None:
+    """Say that WeasyPrint is in, then print each job sent until the pipe closes."""
+    from playbook_builder import pdf
+
+    if not _say(pipe, ("ready", pdf.fast_subsetting())):
+        return
+    while True:
+        try:
+            job = pipe.recv()
+        except EOFError:  # the build closed the pipe: nothing more to print
+            return
+        try:
+            reply: tuple[str, Any] = ("done", pdf.render_pdf(**job))
+        except Exception as err:  # the build reports it as it would its own
+            reply = ("failed", f"{type(err).__name__}: {err}")
+        if not _say(pipe, reply):
+            return
+
+
+def _say(pipe: Pipe, message: tuple[str, Any]) -> bool:
+    """Send to the build; False when it no longer listens."""
+    try:
+        pipe.send(message)
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+    return True
+
+
+class Printers:
+    """`count` printer processes, forked now; `close` them when the build no longer
+    needs them."""
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        pairs = [context.Pipe() for _ in range(count)]
+        self.pipes: list[Pipe] = [ours for ours, _ in pairs]
+        theirs = [their for _, their in pairs]
+        self.process = context.Process(
+            target=_start, args=(theirs, self.pipes), name="playbook printer", daemon=True
+        )
+        self.process.start()
+        for pipe in theirs:
+            pipe.close()
+        self._said: list[tuple[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.pipes)
+
+    def _hello(self) -> list[tuple[str, Any]]:
+        if self._said is None:
+            self._said = [self._receive(pipe) for pipe in self.pipes]
+        return self._said
+
+    def missing(self) -> str | None:
+        """Why WeasyPrint could not be imported (its error), or None when it was."""
+        for word, what in self._hello():
+            if word == "missing":
+                return str(what)
+        return None
+
+    def fast_subsetting(self) -> bool:
+        """Whether the printers subset fonts with HarfBuzz (see `pdf.fast_subsetting`)."""
+        return all(what for word, what in self._hello() if word == "ready")
+
+    def print_all(self, jobs: list[dict[str, Any]]) -> Iterator[tuple[int, Rendered]]:
+        """Print every job (`pdf.render_pdf`'s keyword arguments), each printer taking the
+        next as it finishes one: (the job's position, what was printed), as they come.
+        The first jobs are handed out at once, so that the caller can work meanwhile."""
+        missing = self.missing()
+        if missing is not None:
+            raise PrinterFailed(missing)
+        waiting = list(enumerate(jobs))
+        busy: dict[Pipe, int] = {}
+
+        def hand_out(pipe: Pipe) -> None:
+            if waiting:
+                position, job = waiting.pop(0)
+                busy[pipe] = position
+                pipe.send(job)
+
+        for pipe in self.pipes:
+            hand_out(pipe)
+
+        def collect() -> Iterator[tuple[int, Rendered]]:
+            while busy:
+                for pipe in multiprocessing.connection.wait(list(busy)):
+                    assert isinstance(pipe, Pipe)
+                    word, what = self._receive(pipe)
+                    if word != "done":
+                        raise PrinterFailed(str(what))
+                    yield busy.pop(pipe), what
+                    hand_out(pipe)
+
+        return collect()
+
+    @staticmethod
+    def _receive(pipe: Pipe) -> tuple[str, Any]:
+        try:
+            word, what = pipe.recv()
+        except EOFError:
+            raise PrinterFailed("a printer process ended") from None
+        return word, what
+
+    def close(self) -> None:
+        """Let the printers go: each exits when it next looks at its pipe (the first is
+        a daemon, asked to end when the command does)."""
+        for pipe in self.pipes:
+            pipe.close()
+        self.pipes = []
+
+
+@contextmanager
+def started(jobs: int | None, wanted: bool = True) -> Iterator[Printers | None]:
+    """Up to two printers (a packet and its briefing at once, within `jobs` processes),
+    closed when the block ends; None when not `wanted` or where processes cannot be
+    forked."""
+    if not wanted or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    printers = Printers(min(2, jobs or os.cpu_count() or 1))
+    try:
+        yield printers
+    finally:
+        printers.close()

@@ -1,0 +1,128 @@
+"""The printers `playbook build` starts with the command: a build that follows a change
+prints its packets there (the build itself never imports WeasyPrint), byte for byte as a
+clean build prints them; a build that needs no printer lets them go; none outlives the
+command; and a printer that cannot import WeasyPrint or cannot print is reported as the
+build would report it."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from playbook_builder import build, printer
+
+pytestmark = [
+    pytest.mark.slow,  # end to end: the CLI, WeasyPrint
+    pytest.mark.skipif(sys.platform != "linux", reason="forked printers; /proc"),
+]
+
+TODAY = "2026-11-25"
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def _playbook(root: Path, *args: str, env: dict[str, str] | None = None) -> set[str]:
+    """Run `playbook -q build` on `root`; the modules the command's own process imported."""
+    code = (
+        "import sys, json\nfrom playbook_builder.cli import main\n"
+        f"sys.argv = ['playbook', '-q', 'build', '--root', {str(root)!r}, '--today', "
+        f"{TODAY!r}, *{list(args)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as end:\n    assert not end.code, end.code\n"
+        "sys.stderr.write('\\n@@' + json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stderr.rsplit("@@", 1)[1]))
+
+
+def _edit(path: Path) -> None:
+    path.write_text(path.read_text().replace("purpose: ", "purpose: Again, ", 1))
+
+
+def test_a_change_is_printed_by_the_printers_as_a_clean_build_prints_it(
+    sample: Path, tmp_path: Path
+) -> None:
+    first = _playbook(sample)  # three packets, few enough for the printers
+    _edit(sample / "coalitions" / "fair-trade-pact.yaml")
+    after = _playbook(sample)  # one packet and its briefing
+    for imported in (first, after):
+        assert "weasyprint" not in imported
+        assert "playbook_builder.pdf" not in imported
+    clean = tmp_path / "clean"
+    _playbook(sample, "--out", str(clean), "--no-cache")
+    assert _outputs(sample / "site") == _outputs(clean)
+
+
+def _ours(marker: str) -> list[int]:
+    """Processes whose environment holds `marker`: those the command started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:  # ended meanwhile, or not ours to read
+                pass
+    return found
+
+
+def test_no_printer_outlives_the_command_and_none_leaves_its_fonts(
+    sample: Path, tmp_path: Path
+) -> None:
+    temporary = tmp_path / "temporary"
+    temporary.mkdir()
+    marker = f"PLAYBOOK_TEST_RUN={uuid.uuid4()}"
+    name, _, value = marker.partition("=")
+    env = {**os.environ, "TMPDIR": str(temporary), name: value}
+    _playbook(sample, env=env)  # the printers print three packets
+    _edit(sample / "coalitions" / "housing-for-health.yaml")
+    _playbook(sample, env=env)  # and one
+    _playbook(sample, env=env)  # a no-op: let go while they still import WeasyPrint
+    deadline = time.monotonic() + 20
+    while _ours(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _ours(marker) == []
+    assert list(temporary.iterdir()) == []
+
+
+def test_printers_that_cannot_import_weasyprint_skip_the_packets(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    day = datetime.date.fromisoformat(TODAY)
+    out = tmp_path / "site"
+    build.build(sample, out, day, pdf=True, jobs=2)
+    _edit(sample / "coalitions" / "fair-trade-pact.yaml")
+    # the printers are forked from this process: this makes their import of WeasyPrint fail
+    import playbook_builder
+
+    monkeypatch.delitem(sys.modules, "playbook_builder.pdf", raising=False)
+    monkeypatch.delattr(playbook_builder, "pdf", raising=False)
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    with printer.started(2) as printers:
+        made = build.build(sample, out, day, pdf=True, jobs=2, printers=printers)
+    assert made.packets == 0
+    assert any("packets skipped, WeasyPrint cannot start" in n for n in made.notices)
+    assert not (out / "coalitions" / "fair-trade-pact" / "fair-trade-pact-mou.pdf").exists()
+
+
+def test_a_packet_the_printer_cannot_print_is_an_error_not_a_hang() -> None:
+    with printer.started(1) as printers:
+        assert printers is not None
+        assert printers.missing() is None
+        job = {"html": None, "base_url": Path("/nonexistent"), "allowed": (), "today": None}
+        with pytest.raises(printer.PrinterFailed, match="Error"):
+            list(printers.print_all([job]))

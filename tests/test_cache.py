@@ -389,7 +389,7 @@ def test_without_weasyprint_the_site_is_built_and_packets_skipped(
 ) -> None:
     import datetime
 
-    monkeypatch.setattr(build, "weasyprint_missing", lambda: "warning: packets skipped (test)")
+    monkeypatch.setattr(build, "weasyprint_missing", lambda *_: "warning: packets skipped (test)")
     out = tmp_path / "site"
     made = build.build(workspace, out, datetime.date.fromisoformat(TODAY), pdf=True, jobs=2)
     assert made.packets == 0

@@ -79,8 +79,8 @@ def _serve(pipe: Pipe) -> None:
     while True:
         try:
             job = pipe.recv()
-        except EOFError:  # the build closed the pipe: nothing more to print
-            return
+        except (EOFError, OSError):  # the build closed the pipe (with our hello unread,
+            return  # the socket is reset): nothing more to print
         try:
             reply: tuple[str, Any] = ("done", pdf.render_pdf(**job))
         except Exception as err:  # the build reports it as it would its own
@@ -169,7 +169,7 @@ class Printers:
     def _receive(pipe: Pipe) -> tuple[str, Any]:
         try:
             word, what = pipe.recv()
-        except EOFError:
+        except (EOFError, OSError):
             raise PrinterFailed("a printer process ended") from None
         return word, what
 

@@ -126,3 +126,16 @@ def test_a_packet_the_printer_cannot_print_is_an_error_not_a_hang() -> None:
         job = {"html": None, "base_url": Path("/nonexistent"), "allowed": (), "today": None}
         with pytest.raises(printer.PrinterFailed, match="Error"):
             list(printers.print_all([job]))
+
+
+def test_printers_let_go_after_saying_hello_end_quietly() -> None:
+    """The build closes its pipe with the printer's hello unread (a no-op after a slow
+    index): the printer's socket is reset, which ends it like a closed pipe, not with a
+    traceback on the terminal."""
+    printers = printer.Printers(1)
+    deadline = time.monotonic() + 30
+    while not printers.pipes[0].poll() and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the hello waits, unread
+    printers.close()
+    printers.process.join(timeout=30)
+    assert printers.process.exitcode == 0

@@ -268,7 +268,7 @@ def render_outputs(
         printers.close()  # the workers print, from this process's prepared workspace
         printers = None
 
-    jobs_out = _packet_jobs(ready, tasks) if printers is not None else []
+    print_jobs = _packet_jobs(ready, tasks) if printers is not None else []
     if any(task.packet for task in tasks):  # WeasyPrint is imported only to print
         missing = weasyprint_missing(printers)  # the printers' import done: ready to print
         if missing:
@@ -290,7 +290,7 @@ def render_outputs(
     waiting = {task.slug for task in tasks if task.pages}
     shared: dict[str, bytes] | None = None
     if printers is not None and total:
-        results = _printed(layout, tasks, printers, jobs_out)
+        results = _printed(layout, tasks, printers, print_jobs)
     else:
         results = pool.run(layout.render, tasks, jobs)  # workers start now
     if not waiting:  # every page is in already: the shared pages while packets print

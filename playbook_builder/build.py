@@ -337,9 +337,14 @@ def _packet_jobs(ready: Prepared, tasks: list[pool.Task]) -> list[PrintJob]:
         assert fact is not None
         for part in task.packet:
             if part != "docx":
-                kind: Literal["mou", "briefing"] = "briefing" if part == "briefing" else "mou"
+                kind = _pdf_kind(part)
                 jobs.append(((task.slug, kind), packet_job(ready, fact, kind)))
     return jobs
+
+
+def _pdf_kind(part: str) -> Literal["mou", "briefing"]:
+    """The PDF a packet part other than "docx" is."""
+    return "briefing" if part == "briefing" else "mou"
 
 
 def _printed(
@@ -581,7 +586,7 @@ def _render(
                 docx = printed.docx[task.slug] if printed else agreement_docx(ready, fact)
                 packet[packet_path(task.slug, "docx")] = docx
                 continue
-            kind: Literal["mou", "briefing"] = "briefing" if part == "briefing" else "mou"
+            kind = _pdf_kind(part)
             if printed is not None:
                 rendered = printed.pdfs[task.slug, kind]
             else:

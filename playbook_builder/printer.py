@@ -115,9 +115,6 @@ class Printers:
             pipe.close()
         self._said: list[tuple[str, Any]] | None = None
 
-    def __len__(self) -> int:
-        return len(self.pipes)
-
     def _hello(self) -> list[tuple[str, Any]]:
         if self._said is None:
             self._said = [self._receive(pipe) for pipe in self.pipes]

@@ -11,8 +11,10 @@ WeasyPrint) and then forks the second printer from itself: two processes importi
 once beside the build took the build's core too (measured: its preparation 0.1 s ->
 0.55 s). Each printer says whether WeasyPrint could be imported, then prints what it is
 sent until its pipe closes. A build that prints many packets, or none, closes them
-unused (`Printers.close`): each exits when it next looks at its pipe, deleting the
-copies of the fonts it made. Where processes cannot be forked there are none, and the
+unused (`Printers.close`): each exits when it next looks at its pipe. A printer that
+printed has copies of the fonts in the temporary folder: it is told to stop, deletes
+them, and says so before the command goes on to end, so that none is left behind
+however busy the machine is. Where processes cannot be forked there are none, and the
 build prints as it always did.
 """
 
@@ -24,6 +26,7 @@ import multiprocessing.connection
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -81,6 +84,10 @@ def _serve(pipe: Pipe) -> None:
             job = pipe.recv()
         except (EOFError, OSError):  # the build closed the pipe (with our hello unread,
             return  # the socket is reset): nothing more to print
+        if job is None:  # the build is done: the fonts' copies go before it ends
+            pdf.forget_fonts()
+            _say(pipe, ("gone", None))
+            return
         try:
             reply: tuple[str, Any] = ("done", pdf.render_pdf(**job))
         except Exception as err:  # the build reports it as it would its own
@@ -114,6 +121,7 @@ class Printers:
         for pipe in theirs:
             pipe.close()
         self._said: list[tuple[str, Any]] | None = None
+        self._printed: set[Pipe] = set()  # the printers that made copies of the fonts
 
     def _hello(self) -> list[tuple[str, Any]]:
         if self._said is None:
@@ -145,6 +153,7 @@ class Printers:
             if waiting:
                 position, job = waiting.pop(0)
                 busy[pipe] = position
+                self._printed.add(pipe)
                 pipe.send(job)
 
         for pipe in self.pipes:
@@ -170,12 +179,38 @@ class Printers:
             raise PrinterFailed("a printer process ended") from None
         return word, what
 
-    def close(self) -> None:
+    def close(self, patience: float = 30.0) -> None:
         """Let the printers go: each exits when it next looks at its pipe (the first is
-        a daemon, asked to end when the command does)."""
+        a daemon, asked to end when the command does). One that printed is told to stop
+        and waited for, up to `patience` seconds, until it has deleted its copies of the
+        fonts (a printer still printing a job finishes it first)."""
+        deadline = time.monotonic() + patience
+        stopping = [pipe for pipe in self.pipes if pipe in self._printed and _tell(pipe)]
+        for pipe in stopping:
+            _wait_until_gone(pipe, deadline)
         for pipe in self.pipes:
             pipe.close()
         self.pipes = []
+
+
+def _tell(pipe: Pipe) -> bool:
+    """Ask a printer to stop; False when it has ended already."""
+    try:
+        pipe.send(None)
+    except OSError:
+        return False
+    return True
+
+
+def _wait_until_gone(pipe: Pipe, deadline: float) -> None:
+    """Until the printer says it has deleted its copies of the fonts, ends, or `deadline`."""
+    try:
+        while pipe.poll(max(0.0, deadline - time.monotonic())):
+            word, _ = pipe.recv()
+            if word == "gone":
+                return
+    except (EOFError, OSError):
+        return
 
 
 @contextmanager

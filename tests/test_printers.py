@@ -99,6 +99,25 @@ def test_no_printer_outlives_the_command_and_none_leaves_its_fonts(
     assert list(temporary.iterdir()) == []
 
 
+def test_the_fonts_copies_are_gone_when_the_printers_are_closed(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each printer that printed has deleted its copies of the fonts by the time `close`
+    returns, not some time after (on a busy machine a printer let go late was seen to
+    leave them behind the command)."""
+    import tempfile
+
+    temporary = tmp_path / "temporary"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))  # forked with the printers
+    day = datetime.date.fromisoformat(TODAY)
+    with printer.started(2) as printers:
+        made = build.build(sample, tmp_path / "site", day, pdf=True, jobs=2, printers=printers)
+        assert made.packets == 3
+        assert len(list(temporary.iterdir())) == 2  # both printed
+    assert list(temporary.iterdir()) == []
+
+
 def test_printers_that_cannot_import_weasyprint_skip_the_packets(
     sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

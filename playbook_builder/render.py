@@ -30,6 +30,7 @@ from playbook_builder.content import GuidePage, Markdown
 from playbook_builder.errors import PlaybookError
 from playbook_builder.facts import CoalitionFacts
 from playbook_builder.model import CRITERIA, Partner, SiteConfig, article, json_ready
+from playbook_builder.template_code import TemplateCode
 from playbook_builder.terms import SCHEME, SignedTerms, is_placeholder, money
 from playbook_builder.workspace import check_fenced, read_fenced
 
@@ -119,6 +120,7 @@ class Renderer:
         kind = SandboxedEnvironment if len(self.template_dirs) > 1 else Environment
         self.env = kind(
             loader=_FencedLoader([str(d) for d in template_dirs]),
+            bytecode_cache=TemplateCode(kind.__name__),
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,

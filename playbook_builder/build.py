@@ -277,6 +277,10 @@ def render_outputs(
             )
             return dataclasses.replace(made, notices=(*made.notices, missing))
 
+    total = sum(1 for task in tasks if "mou" in task.packet)
+    printing = None
+    if printers is not None and total:  # handed out now: the rest is done while they print
+        printing = printers.print_all([job for _, job in print_jobs])
     for key, entry in found:
         layout.settle(key, entry)
     del found
@@ -284,13 +288,12 @@ def render_outputs(
         staging.open()  # before the workers start, so that they all write into it
     layout.store_loaded({task.slug for task in tasks if task.pages})
 
-    total = sum(1 for task in tasks if "mou" in task.packet)
     done = 0
     said: dict[str, list[str]] = {}
     waiting = {task.slug for task in tasks if task.pages}
     shared: dict[str, bytes] | None = None
-    if printers is not None and total:
-        results = _printed(layout, tasks, printers, print_jobs)
+    if printing is not None:
+        results = _printed(layout, tasks, printing, print_jobs)
     else:
         results = pool.run(layout.render, tasks, jobs)  # workers start now
     if not waiting:  # every page is in already: the shared pages while packets print
@@ -348,11 +351,14 @@ def _pdf_kind(part: str) -> Literal["mou", "briefing"]:
 
 
 def _printed(
-    layout: _Layout, tasks: list[pool.Task], printers: printer.Printers, jobs: list[PrintJob]
+    layout: _Layout,
+    tasks: list[pool.Task],
+    printing: Iterator[tuple[int, Rendered]],
+    jobs: list[PrintJob],
 ) -> Iterator[pool.Result]:
-    """The tasks' results, their PDFs printed by the printers while this process lays out
-    the pages (and its caller the shared pages) and makes the Word agreements."""
-    printing = printers.print_all([job for _, job in jobs])
+    """The tasks' results, their PDFs (`jobs`, handed to the printers already) coming from
+    `printing` while this process lays out the pages (and its caller the shared pages) and
+    makes the Word agreements."""
     for task in tasks:
         if task.pages:
             yield layout.render(task)

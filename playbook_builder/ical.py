@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-
-from icalendar import Calendar, Event, vRecur
+from typing import TYPE_CHECKING
 
 from playbook_builder.model import Coalition
 from playbook_builder.schedule import Event as Dated
+
+if TYPE_CHECKING:
+    from icalendar import Event
+
+# icalendar (20 ms to import) is imported where a calendar is made: a build that follows
+# a change hands its packet to the printers before it makes any
 
 _FREQ: dict[str, dict[str, str | int]] = {
     "weekly": {"FREQ": "WEEKLY"},
@@ -27,6 +32,8 @@ _END = b"END:VCALENDAR\r\n"
 
 def calendar(title: str, event_blocks: Iterable[bytes]) -> bytes:
     """A calendar holding already serialised events."""
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", "-//playbook//coalition playbook//EN")
     cal.add("version", "2.0")
@@ -39,6 +46,8 @@ def calendar(title: str, event_blocks: Iterable[bytes]) -> bytes:
 
 def events(slug: str, c: Coalition, dated: Sequence[Dated], today: date, host: str) -> bytes:
     """One coalition's dated events as serialised VEVENTs."""
+    from icalendar import Event, vRecur
+
     stamp = datetime(today.year, today.month, today.day, tzinfo=UTC)
     out: list[bytes] = []
 

@@ -834,7 +834,7 @@ def build(
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = looked.seen or (index.snapshot(found) if use_cache else {})
     untouched = looked.untouched or (saved is not None and write.untouched(resolved, saved.state))
-    detail = index.details(store, resolved, pdf, saved) if saved is not None else None
+    detail = looked.detail(pdf)
     carried = detail.bundles if detail is not None and untouched else {}
     recorded = detail.coalitions if detail is not None else ()
     ready = prepare(

@@ -515,3 +515,29 @@ def test_a_forged_detail_is_not_believed(crowded: Path, tmp_path: Path) -> None:
     _build(crowded, clean, cache=False)
     assert _outputs(out) == _outputs(clean)
     assert built.advisories == _build(crowded, clean, cache=False).advisories
+
+
+def test_the_detail_read_in_the_background_fails_the_build_as_it_would(
+    crowded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last build's detail is read in a thread while the build imports what renders:
+    what goes wrong there is raised in the build, not lost with the thread."""
+    from playbook_builder import index
+    from playbook_builder.errors import PlaybookError
+
+    out = tmp_path / "site"
+    _staged(crowded, out)
+    _edit(crowded / "coalitions/trade-2.yaml", "purpose: ", "purpose: Again, ")
+    import datetime
+
+    looked = index.look(crowded, out, False, datetime.date.fromisoformat(TODAY), True)
+    assert looked.reading is not None  # a change to build: the detail is being read
+    assert looked.saved is not None
+    assert looked.detail(False) == index.details(looked.store, looked.out, False, looked.saved)
+
+    def unreadable(*_: object) -> None:
+        raise PlaybookError("the index detail cannot be read")
+
+    monkeypatch.setattr(index, "details", unreadable)
+    with pytest.raises(PlaybookError, match="cannot be read"):
+        _staged(crowded, out)

@@ -118,6 +118,41 @@ def test_the_fonts_copies_are_gone_when_the_printers_are_closed(
     assert list(temporary.iterdir()) == []
 
 
+def test_packets_handed_out_early_that_fall_short_are_printed_again(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that loaded few coalitions hands their packets to the printers before it
+    looks up every key; should the look-up then want a packet that was not handed out
+    (another build changed the cache meanwhile: here the cache says, the first time it is
+    asked, that it holds one), the build still prints every packet it wants."""
+    from playbook_builder.cache import Cache
+
+    day = datetime.date.fromisoformat(TODAY)
+    out = tmp_path / "site"
+    build.build(sample, out, day, pdf=True, jobs=2)
+    for name in ("fair-trade-pact", "housing-for-health"):
+        _edit(sample / "coalitions" / f"{name}.yaml")
+    keys = build._packet_keys(build.prepare(sample, day))
+    asked: set[str] = set()
+    get = Cache.get
+
+    def changing(self: Cache, key: str) -> dict[str, bytes] | None:
+        if key == keys["housing-for-health"] and key not in asked:
+            asked.add(key)
+            return {"stale": b""}  # there at first, gone when asked again
+        return get(self, key)
+
+    monkeypatch.setattr(Cache, "get", changing)
+    with printer.started(2) as printers:
+        made = build.build(sample, out, day, pdf=True, jobs=2, printers=printers)
+    assert asked  # the early hand-out was fooled, and the look-up was not
+    assert made.packets == 3
+    monkeypatch.setattr(Cache, "get", get)
+    clean = tmp_path / "clean"
+    build.build(sample, clean, day, pdf=True, jobs=2, use_cache=False)
+    assert _outputs(out) == _outputs(clean)
+
+
 def test_printers_that_cannot_import_weasyprint_skip_the_packets(
     sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

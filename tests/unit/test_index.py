@@ -31,13 +31,19 @@ def _detail() -> index.Detail:
     )
 
 
-def test_the_detail_recorded_is_the_detail_read(tmp_path: Path) -> None:
+def _recorded(tmp_path: Path) -> tuple[Cache, Path, index.Saved]:
+    """A cache holding the index of a build into tmp_path/site that left `_detail()`."""
     store = Cache(tmp_path / "cache", b"k" * 32)
     out = tmp_path / "site"
     summary = index.Summary(2, 10, 2, 2, 0, 0, ())
     index.record(store, out, False, index.Snapshot({}, "setting", "UTC"), summary, _detail())
     saved = index.read(store, out, False)
     assert saved is not None
+    return store, out, saved
+
+
+def test_the_detail_recorded_is_the_detail_read(tmp_path: Path) -> None:
+    store, out, saved = _recorded(tmp_path)
     assert index.details(store, out, False, saved) == _detail()
 
 
@@ -53,12 +59,7 @@ def test_by_products_cut_short_are_refused_or_fewer() -> None:
 
 
 def test_a_detail_whose_by_products_are_missing_is_not_used(tmp_path: Path) -> None:
-    store = Cache(tmp_path / "cache", b"k" * 32)
-    out = tmp_path / "site"
-    summary = index.Summary(2, 10, 2, 2, 0, 0, ())
-    index.record(store, out, False, index.Snapshot({}, "setting", "UTC"), summary, _detail())
-    saved = index.read(store, out, False)
-    assert saved is not None
+    store, out, saved = _recorded(tmp_path)
     key = index._detail_key(out, False)
     entry = store.get(key)
     assert entry is not None

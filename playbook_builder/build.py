@@ -632,13 +632,13 @@ def _keys(
     ready: Prepared, guide: tuple[GuidePage, ...], packet_links: bool
 ) -> dict[str, tuple[str, str]]:
     """(pages key, packet key) of every coalition: hashes of everything each depends on."""
-    common = _common_key(ready)
+    common = _common_parts(ready)
     site = ready.renderer.site_templates_hash()
     nav = json.dumps([(page.name, page.title) for page in guide])
-    packets = _packets_key(ready, common)
+    packets = _packet_parts(ready, common)
     keys = {recorded.slug: recorded.keys for recorded in ready.others}
     for fact in ready.facts:
-        own = _own_key(fact)
+        own = _own_parts(fact)
         pages = digest([_PAGES_ENTRY, *common, site, nav, str(packet_links), *own])
         keys[fact.slug] = (pages, digest([*packets, *own]))
     return keys
@@ -647,11 +647,12 @@ def _keys(
 def _packet_keys(ready: Prepared) -> dict[str, str]:
     """The packet key of each coalition loaded, as `_keys` makes it: no guidance page is
     among what a packet depends on."""
-    packets = _packets_key(ready, _common_key(ready))
-    return {fact.slug: digest([*packets, *_own_key(fact)]) for fact in ready.facts}
+    packets = _packet_parts(ready, _common_parts(ready))
+    return {fact.slug: digest([*packets, *_own_parts(fact)]) for fact in ready.facts}
 
 
-def _common_key(ready: Prepared) -> list[str]:
+def _common_parts(ready: Prepared) -> list[str]:
+    """What every key of the build hashes: the tool's version, the date, the settings."""
     return [
         "playbook " + __version__,
         ready.today.isoformat(),
@@ -659,11 +660,13 @@ def _common_key(ready: Prepared) -> list[str]:
     ]
 
 
-def _packets_key(ready: Prepared, common: list[str]) -> list[str]:
+def _packet_parts(ready: Prepared, common: list[str]) -> list[str]:
+    """What every packet key hashes besides: the packet's templates and WeasyPrint."""
     return ["packet", *common, ready.renderer.templates_hash(), index.weasyprint_version()]
 
 
-def _own_key(fact: CoalitionFacts) -> list[str]:
+def _own_parts(fact: CoalitionFacts) -> list[str]:
+    """What a coalition's keys hash of the coalition itself."""
     return [
         fact.item.path,
         fact.item.source,

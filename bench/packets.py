@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import time
@@ -19,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def main(repeats: int) -> None:
     ready = build.prepare(REPO, None)
+    gc.freeze()  # as `playbook build` does with what it prepared (see bench/run.py)
     sys.stdout.write(
         f"{'coalition':<24} {'pages':>5} {'playbook s':>11} {'bare s':>8} {'ratio':>6}\n"
     )

@@ -46,6 +46,10 @@ def test_a_build_killed_at_any_instant_leaves_a_whole_site(sample: Path) -> None
     length = time.perf_counter() - started
     pick = random.Random(20261125)
     outcomes = {"previous": 0, "new": 0}
+    # a killed printer cannot delete its copies of the fonts: they go in the test's folder
+    temporary = sample.parent / "temporary"
+    temporary.mkdir()
+    killed_env = {**os.environ, "TMPDIR": str(temporary)}
     for round_ in range(KILLS):
         before = _snapshot(site)
         _edit(sample, round_)
@@ -56,6 +60,7 @@ def test_a_build_killed_at_any_instant_leaves_a_whole_site(sample: Path) -> None
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=killed_env,
         )
         time.sleep(pick.uniform(0.05, length * 1.1))
         os.killpg(build.pid, signal.SIGKILL)  # the build and its workers, as the OOM killer would

@@ -11,7 +11,9 @@ says which, and its detail (what each coalition's outputs are, what advice acros
 sees of it, every output file's hash, what the spare folder holds) lets the build load
 those alone. The index and its detail are two sealed cache entries (the index names the
 hash of its detail; a no-op reads only the index), so a planted or edited one is simply
-not found.
+not found. The detail is JSON, and beside it, framed rather than escaped, the pages'
+by-products (each coalition's calendar events and shared-page rows: most of its bytes);
+a build after a change starts reading it in a thread as soon as it knows what changed.
 """
 
 from __future__ import annotations
@@ -234,7 +236,7 @@ def details(store: Cache, out: Path, pdf: bool, saved: Saved) -> Detail | None:
             site=site,
             spare=write.Spare(dict(spare["files"]), str(spare["tree"])) if spare else None,
         )
-    except (KeyError, TypeError, ValueError, IndexError):
+    except (KeyError, TypeError, ValueError):
         return None
 
 
@@ -264,8 +266,8 @@ def _framed(bundles: dict[str, Bundle]) -> bytes:
 
 
 def _unframe(data: bytes) -> dict[str, dict[str, str]]:
-    """The by-products `_framed` wrote, by bundle key; ValueError or IndexError if the
-    data is not what it wrote."""
+    """The by-products `_framed` wrote, by bundle key; ValueError (UnicodeDecodeError is
+    one) where the data cannot be what it wrote."""
     view = memoryview(data)
     position = 0
 

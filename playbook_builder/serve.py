@@ -13,6 +13,7 @@ import datetime
 import http.server
 import json
 import mimetypes
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -273,6 +274,18 @@ def _relevant(path: Path, root: Path) -> bool:
     return relative.parts[0] in ("content", "templates") or relative.name == "playbook.yaml"
 
 
+def _stop_on_sigterm() -> None:
+    """End on SIGTERM (how a service manager or a terminal's close stops a server) as on
+    Ctrl-C: the process then exits normally, and the packets it printed leave no copies of
+    their fonts in the temporary folder. Only the main thread can set a handler."""
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def serve(
     root: Path | None,
     today: datetime.date | None,
@@ -290,6 +303,7 @@ def serve(
     watcher = threading.Thread(target=watch, args=(site, found, stop), daemon=True)
     watcher.start()
     on_ready(f"http://127.0.0.1:{server.server_address[1]}/")
+    _stop_on_sigterm()
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

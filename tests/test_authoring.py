@@ -216,16 +216,22 @@ def test_new_asks_in_a_terminal(tmp_path: Path, run: Run) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`playbook serve` on a new workspace; stopped at the end as a service manager stops
+    it (SIGTERM), after which nothing it made is left in its temporary folder (a packet
+    it printed had copies of the fonts there)."""
     folder = tmp_path / "live"
     subprocess.run(
         [*PLAYBOOK, "init", str(folder), "--organization", "Test Org"],
         check=True,
         capture_output=True,
     )
+    temporary = tmp_path / "temporary"
+    temporary.mkdir()
     process = subprocess.Popen(
         [*PLAYBOOK, "serve", "--root", str(folder), "--port", "0", "--today", "2026-11-25"],
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "TMPDIR": str(temporary)},
     )
     assert process.stderr is not None
     url = ""
@@ -239,6 +245,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     yield url, folder
     process.terminate()
     process.wait(timeout=10)
+    assert list(temporary.iterdir()) == []
 
 
 def test_serve_reloads_shows_errors_and_recovers(served: tuple[str, Path]) -> None:

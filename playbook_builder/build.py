@@ -283,8 +283,9 @@ def render_outputs(
             missing = weasyprint_missing(printers)  # the printers' import done: ready to print
             if missing:
                 return without_packets(missing)
-            kinds: tuple[Literal["mou", "briefing"], ...] = ("mou", "briefing")
-            print_jobs = [((f.slug, k), packet_job(ready, f, k)) for f in unprinted for k in kinds]
+            print_jobs = _packet_jobs(
+                ready, [pool.Task(f.slug, False, ("mou", "briefing")) for f in unprinted]
+            )
             printing = printers.print_all([job for _, job in print_jobs])
 
     layout = _Layout(ready, store, packet_links, staging)

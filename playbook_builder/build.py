@@ -97,10 +97,11 @@ def prepare(
     store_later: bool = False,
     recorded: Sequence[index.Recorded] = (),
     changed: frozenset[str] = frozenset(),
+    jobs: int | None = None,
 ) -> Prepared:
-    """Load (through the cache `store`, if any), read git and gather every coalition's
-    facts; raises ContractError on bad input. With `store_later`, files loaded afresh are
-    left for the caller to store (`Prepared.unstored`).
+    """Load (through the cache `store`, if any, with up to `jobs` processes), read git and
+    gather every coalition's facts; raises ContractError on bad input. With `store_later`,
+    files loaded afresh are left for the caller to store (`Prepared.unstored`).
 
     With `changed`, the files of the coalitions `recorded` by the last build whose text
     changed since (and nothing else did), only those are loaded: the others come as
@@ -108,7 +109,9 @@ def prepare(
     name, the organisations voting in it) changed too: then every file is loaded.
     """
     with _collecting_less():
-        return _prepare(workspace.find(root), today, store, stages, store_later, recorded, changed)
+        return _prepare(
+            workspace.find(root), today, store, stages, store_later, recorded, changed, jobs
+        )
 
 
 @contextmanager
@@ -135,13 +138,14 @@ def _prepare(
     store_later: bool,
     recorded: Sequence[index.Recorded],
     changed: frozenset[str],
+    jobs: int | None,
 ) -> Prepared:
     hits = store.hits if store is not None else 0
     later: dict[str, str] | None = {} if store_later else None
     load_keys: dict[str, str] = {}
     loader = cached_loader(store, later, load_keys) if store is not None else None
     partly = _load_changed(found, loader, recorded, changed) if changed else None
-    loaded, others = partly or (load.load_workspace(found, loader), ())
+    loaded, others = partly or (load.load_workspace(found, loader, jobs=jobs), ())
     if store is not None:  # the others' files are in the load cache: they stay there
         store.used.update(r.loaded for r in others)
     if stages is not None:
@@ -891,6 +895,7 @@ def build(
         changed=(looked.changed or frozenset())
         if _all_carried(recorded, carried, pdf)
         else frozenset(),
+        jobs=jobs,
     )
     # What was prepared lives to the end: the collector need not walk it again, in this
     # process or in the workers forked from it (whose memory it would copy by walking it).

@@ -7,6 +7,7 @@ settings are the same as when this machine last loaded it is not parsed again.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -15,7 +16,7 @@ from playbook_builder import __version__
 from playbook_builder.cache import Cache, digest
 from playbook_builder.compiled import validator
 from playbook_builder.errors import Problem
-from playbook_builder.load import FileLoader, load_coalition
+from playbook_builder.load import FileLoader, load_files
 from playbook_builder.model import Coalition, CoalitionFile, Located, SiteConfig, json_ready
 from playbook_builder.source import MAX_FILE_BYTES
 from playbook_builder.workspace import Workspace
@@ -24,7 +25,7 @@ from playbook_builder.workspace import Workspace
 def cached_loader(
     store: Cache, later: dict[str, str] | None = None, keys: dict[str, str] | None = None
 ) -> FileLoader:
-    """`load_coalition` behind the cache `store` (or `load_coalition` itself, uncached).
+    """`load_files` behind the cache `store` (or `load_files` itself, uncached).
 
     With `later`, files loaded afresh are not stored at once: their cache keys are put in
     `later` by slug, for `store_loaded` to store them when it suits the caller (the
@@ -32,20 +33,30 @@ def cached_loader(
     of every file loaded, by slug.
     """
     if store.folder is None and not store.in_memory:
-        return load_coalition
-    settings: dict[int, str] = {}
+        return load_files
 
     def load(
-        workspace: Workspace, path: Path, config: SiteConfig, problems: list[Problem]
-    ) -> CoalitionFile | None:
-        if id(config) not in settings:  # encoded once per build, not once per file
-            settings.clear()
-            settings[id(config)] = json.dumps(json_ready(config), sort_keys=True)
-        loaded, key = _cached_coalition(
-            workspace, path, config, settings[id(config)], store, problems, later
-        )
-        if loaded is not None and key and keys is not None:
-            keys[loaded.slug] = key
+        workspace: Workspace,
+        paths: Sequence[Path],
+        config: SiteConfig,
+        problems: list[Problem],
+        jobs: int | None = None,
+    ) -> list[CoalitionFile | None]:
+        settings = json.dumps(json_ready(config), sort_keys=True)
+        found = [_cached_coalition(workspace, path, settings, store) for path in paths]
+        missed = [path for path, (item, _) in zip(paths, found, strict=True) if item is None]
+        fresh = iter(load_files(workspace, missed, config, problems, jobs))
+        loaded: list[CoalitionFile | None] = []
+        for item, key in found:
+            if item is None:
+                item = next(fresh)
+                if item is not None and key and later is not None:
+                    later[item.slug] = key
+                elif item is not None and key:
+                    store_loaded(store, key, item)
+            if item is not None and key and keys is not None:
+                keys[item.slug] = key
+            loaded.append(item)
         return loaded
 
     return load
@@ -57,23 +68,16 @@ def store_loaded(store: Cache, key: str, item: CoalitionFile) -> None:
 
 
 def _cached_coalition(
-    workspace: Workspace,
-    path: Path,
-    config: SiteConfig,
-    config_json: str,
-    store: Cache,
-    problems: list[Problem],
-    later: dict[str, str] | None = None,
+    workspace: Workspace, path: Path, config_json: str, store: Cache
 ) -> tuple[CoalitionFile | None, str]:
-    """A valid file as loaded before (same text, same settings), else loaded and stored
-    (or its key put in `later`, to be stored later); and its cache key ('' for a file
-    that is not cached)."""
+    """A valid file as loaded before (same text, same settings), else None (it is to be
+    loaded); and its cache key ('' for a file that is not cached)."""
     try:
         text = path.read_bytes().decode("utf-8-sig") if workspace.contains(path) else None
     except (OSError, UnicodeDecodeError):
         text = None
     if text is None or path.stat().st_size > MAX_FILE_BYTES:
-        return load_coalition(workspace, path, config, problems), ""
+        return None, ""
     key = digest(
         [
             "load",
@@ -91,12 +95,7 @@ def _cached_coalition(
             "\r", "\n"
         ):
             return restored, key
-    loaded = load_coalition(workspace, path, config, problems)
-    if loaded is not None and later is not None:
-        later[loaded.slug] = key
-    elif loaded is not None:
-        store_loaded(store, key, loaded)
-    return loaded, key
+    return None, key
 
 
 def _freeze(item: CoalitionFile) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -534,3 +535,74 @@ def test_contract_error_sorts_problems(empty: Path) -> None:
     with pytest.raises(ContractError) as caught:
         checks.load_valid(empty)
     assert [p.line for p in caught.value.problems] == [10, 14]
+
+
+# --- many files: loading spread over processes ------------------------------------------------
+
+
+def _many(root: Path, count: int) -> None:
+    """`count` valid coalitions (each named apart), and two broken ones among them."""
+    for number in range(count):
+        text = minimal().replace("Minimal Alliance", f"Alliance {number:03d}")
+        _write(root, text, f"c-{number:03d}.yaml")
+    _write(root, minimal().replace("model: opportunistic", "model: [oops"), "c-007.yaml")
+    asleep = minimal().replace("status: exploring", "status: asleep")
+    _write(root, asleep, f"c-{count - 3:03d}.yaml")
+
+
+_NOTED: list[Any] = []
+"""Where `_noted` notes the processes, and the function it wraps."""
+
+
+def _noted(*args: Any) -> Any:
+    """Load a chunk of files, noting on disk which process did (a worker's notes in
+    memory would be lost with it)."""
+    folder, chunk = _NOTED
+    (folder / str(os.getpid())).touch()
+    return chunk(*args)
+
+
+def test_many_files_load_in_several_processes_as_in_one(
+    empty: Path, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playbook_builder import load
+    from playbook_builder import workspace as ws
+
+    _many(empty, 2 * load.PARALLEL_FROM)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    _NOTED[:] = [pids, load._load_chunk]
+    monkeypatch.setattr(load, "_load_chunk", _noted)
+    found = ws.find(empty)
+    spread = load.read_workspace(found, jobs=2)
+    assert len(list(pids.iterdir())) == 2  # this process and a worker
+    assert spread == load.read_workspace(found, jobs=1)
+    loaded, problems = spread
+    assert loaded is not None
+    assert len(loaded.coalitions) == 2 * load.PARALLEL_FROM - 2
+    assert [c.slug for c in loaded.coalitions] == sorted(c.slug for c in loaded.coalitions)
+    assert [(str(p.file), p.line, p.field) for p in problems] == [
+        ("coalitions/c-007.yaml", 6, "(yaml)"),
+        (f"coalitions/c-{2 * load.PARALLEL_FROM - 3:03d}.yaml", 2, "status"),
+    ]
+    result = run("check", "--root", empty)
+    assert result.exit_code == 1
+    assert "coalitions/c-007.yaml:6:" in result.stdout
+    assert "2 errors" in result.stdout + result.stderr
+
+
+def test_many_files_load_through_the_cache_in_several_processes(empty: Path) -> None:
+    from playbook_builder import load
+    from playbook_builder import workspace as ws
+    from playbook_builder.cache import Cache
+    from playbook_builder.cached import cached_loader
+
+    _many(empty, load.PARALLEL_FROM + 4)
+    found = ws.find(empty)
+    store = Cache.for_workspace(empty)
+    keys: dict[str, str] = {}
+    first = load.read_workspace(found, cached_loader(store, keys=keys), jobs=2)
+    again = load.read_workspace(found, cached_loader(store), jobs=2)
+    assert store.hits == load.PARALLEL_FROM + 2  # every valid file, stored the first time
+    assert len(keys) == load.PARALLEL_FROM + 2
+    assert again == first == load.read_workspace(found, jobs=1)

@@ -162,20 +162,24 @@ def load_files(
     import concurrent.futures
     import multiprocessing
 
+    # The first file here: what loading builds once (the validator) is then forked built.
+    done: list[tuple[list[CoalitionFile | None], list[Problem]] | None] = [
+        _load_chunk(workspace, paths[:1], config)
+    ]
     size = -(-len(paths) // (8 * (workers + 1)))
-    chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
-    done: list[tuple[list[CoalitionFile | None], list[Problem]] | None] = [None] * len(chunks)
+    chunks = [paths[:1], *(paths[start : start + size] for start in range(1, len(paths), size))]
+    done += [None] * (len(chunks) - 1)
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("fork")
     ) as pool:
-        futures = [pool.submit(_load_chunk, workspace, chunk, config) for chunk in chunks]
-        for number in reversed(range(len(chunks))):
+        futures = [pool.submit(_load_chunk, workspace, chunk, config) for chunk in chunks[1:]]
+        for number in reversed(range(len(futures))):
             if not futures[number].cancel():  # a worker has it: the rest are theirs too
                 break
-            done[number] = _load_chunk(workspace, chunks[number], config)
+            done[number + 1] = _load_chunk(workspace, chunks[number + 1], config)
         loaded: list[CoalitionFile | None] = []
-        for number, future in enumerate(futures):
-            items, found = done[number] or future.result()
+        for number, chunk in enumerate(done):
+            items, found = chunk or futures[number - 1].result()
             loaded.extend(items)
             problems.extend(found)
     return loaded

@@ -66,6 +66,10 @@ class Prepared:
     others: tuple[index.Recorded, ...] = ()
     """The coalitions left unloaded, as the last build recorded them: their files did not
     change since, so their outputs stay as they are (see `prepare(changed=...)`)."""
+    _by_slug: dict[str, CoalitionFacts] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_slug", {f.slug: f for f in self.facts})
 
     @property
     def count(self) -> int:
@@ -80,7 +84,7 @@ class Prepared:
 
     def of(self, slug: str) -> CoalitionFacts | None:
         """The facts of one coalition, if there is such a coalition."""
-        return next((f for f in self.facts if f.slug == slug), None)
+        return self._by_slug.get(slug)
 
     @property
     def prints(self) -> dict[str, Fingerprint]:

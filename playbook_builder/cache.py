@@ -7,8 +7,9 @@ a workspace is ever read as a cache entry. Each entry is a plain container, neve
 secret key that this machine's builds keep beside the cache and nowhere else: an entry
 that is truncated, altered, planted, copied from another machine or stored under another
 key fails the seal and is rebuilt. Nothing is written or deleted through a symbolic link.
-The entries are data, except compiled templates (template_code.py), which are code as
-Python's __pycache__ is, and are loaded only under the seal.
+The entries are data (the load cache keeps positions in `marshal`'s format for plain
+values), except compiled templates (template_code.py), which are code as Python's
+__pycache__ is, and are loaded only under the seal.
 """
 
 from __future__ import annotations

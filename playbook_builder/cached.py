@@ -7,6 +7,7 @@ settings are the same as when this machine last loaded it is not parsed again.
 from __future__ import annotations
 
 import json
+import marshal
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def cached_loader(
 
 def store_loaded(store: Cache, key: str, item: CoalitionFile) -> None:
     """Store a loaded coalition file under the key `cached_loader` gave it."""
-    store.put(key, {"coalition.json": _freeze(item)})
+    store.put(key, _freeze(item))
 
 
 def _cached_coalition(
@@ -80,7 +81,7 @@ def _cached_coalition(
         return None, ""
     key = digest(
         [
-            "load",
+            "load, positions in marshal",
             __version__,
             str(workspace.shown(path)),
             text,
@@ -98,16 +99,20 @@ def _cached_coalition(
     return None, key
 
 
-def _freeze(item: CoalitionFile) -> bytes:
+def _freeze(item: CoalitionFile) -> dict[str, bytes]:
+    """A loaded file as a cache entry: its record as JSON, and where each value stands in
+    Python's `marshal` format (plain tuples and numbers; the positions were two thirds of
+    the time to encode it as JSON, and a tenth of that this way)."""
     payload = {
         "slug": item.slug,
         "path": item.path,
         "source": item.source,
         "coalition": json_ready(item.coalition),
-        "values": [[list(k), list(v)] for k, v in item.located.values.items()],
-        "keys": [[list(k), list(v)] for k, v in item.located.keys.items()],
     }
-    return json.dumps(payload, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    return {
+        "coalition.json": json.dumps(payload, allow_nan=False, ensure_ascii=False).encode(),
+        "located.marshal": marshal.dumps((item.located.values, item.located.keys)),
+    }
 
 
 def _restore(entry: dict[str, bytes], path: Path, workspace: Workspace) -> CoalitionFile | None:
@@ -115,18 +120,17 @@ def _restore(entry: dict[str, bytes], path: Path, workspace: Workspace) -> Coali
     try:
         payload = json.loads(entry["coalition.json"])
         coalition = validator(Coalition).validate_python(payload["coalition"])
-        located = Located(
-            values={tuple(k): (int(v[0]), int(v[1])) for k, v in payload["values"]},
-            keys={tuple(k): (int(v[0]), int(v[1])) for k, v in payload["keys"]},
-        )
+        values, keys = marshal.loads(entry["located.marshal"])
+        if not isinstance(values, dict) or not isinstance(keys, dict):
+            return None
         item = CoalitionFile(
             slug=str(payload["slug"]),
             path=str(payload["path"]),
             coalition=coalition,
-            located=located,
+            located=Located(values=values, keys=keys),
             source=str(payload["source"]),
         )
-    except (KeyError, TypeError, ValueError, ValidationError):
+    except (KeyError, TypeError, ValueError, EOFError, ValidationError):
         return None
     if item.slug != path.stem or item.path != str(workspace.shown(path)):
         return None

@@ -191,6 +191,36 @@ def test_cached_loading_equals_fresh_loading(workspace: Path) -> None:
     assert again == first == load.load_workspace(found)
 
 
+def test_a_loaded_file_entry_that_does_not_fit_is_loaded_again(workspace: Path) -> None:
+    """Sealed entries whose record or positions are not what the load cache writes (as
+    after a change of format) are passed over: the file is parsed again."""
+    import marshal
+
+    from playbook_builder import load
+    from playbook_builder import workspace as ws
+    from playbook_builder.cache import Cache
+    from playbook_builder.cached import cached_loader
+
+    found = ws.find(workspace)
+    store = Cache.for_workspace(workspace)
+    keys: dict[str, str] = {}
+    fresh = load.load_workspace(found, cached_loader(store, keys=keys))
+    entries = [store.get(key) for key in sorted(keys.values())]
+    assert all(
+        entry is not None and set(entry) == {"coalition.json", "located.marshal"}
+        for entry in entries
+    )
+    unfit = [
+        {"coalition.json": b"{}", "located.marshal": marshal.dumps(({}, {}))},
+        {"coalition.json": entries[1]["coalition.json"]},  # type: ignore[index]
+        {**entries[2], "located.marshal": marshal.dumps(([1, 2], {}))},  # type: ignore[dict-item]
+    ]
+    for key, entry in zip(sorted(keys.values()), unfit, strict=True):
+        store.put(key, entry)
+    assert load.load_workspace(found, cached_loader(store)) == fresh
+    assert [store.get(key) for key in sorted(keys.values())] == entries  # stored again
+
+
 def test_a_build_stores_every_file_it_loaded(workspace: Path, tmp_path: Path) -> None:
     """Files loaded afresh are stored by the workers beside their pages (nine coalitions
     are enough for a pool), or by the build itself when no page of theirs is made."""

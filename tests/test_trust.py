@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import shutil
 import subprocess
@@ -63,13 +64,13 @@ def _entry(magic: bytes, key: str, files: dict[str, bytes]) -> bytes:
     return body + hashlib.sha256(body).digest()
 
 
-def _forged_load_entry(root: Path, slug: str) -> tuple[str, bytes]:
-    """(key, payload) of a loaded coalition whose purpose and clauses are forged."""
+def _forged_load_entries(root: Path, slug: str) -> list[tuple[str, dict[str, bytes]]]:
+    """(key, files) of a loaded coalition whose purpose and clauses are forged, in each
+    format the load cache has had."""
     path = f"coalitions/{slug}.yaml"
     text = (root / path).read_text()
     settings = yaml.safe_load((root / "playbook.yaml").read_text())
     config_json = json.dumps(json_ready(SiteConfig(**settings)), sort_keys=True)
-    key = _digest(["load", __version__, path, text, config_json])
     data = yaml.safe_load(text)
     data["purpose"] = FORGED
     data.setdefault("mou", {})["clauses"] = [{"title": "Forged", "text": "Each pays 50,000."}]
@@ -86,33 +87,48 @@ def _forged_load_entry(root: Path, slug: str) -> tuple[str, bytes]:
         problems,  # type: ignore[arg-type]
     )
     assert forged is not None
-    payload = {
+    record = {
         "slug": slug,
         "path": path,
         "source": text,
         "coalition": json_ready(forged.coalition),
+    }
+    located = (forged.located.values, forged.located.keys)
+    as_json = {
+        **record,
         "values": [[list(k), list(v)] for k, v in forged.located.values.items()],
         "keys": [[list(k), list(v)] for k, v in forged.located.keys.items()],
     }
-    return key, json.dumps(payload).encode()
+    return [
+        (
+            _digest(["load", __version__, path, text, config_json]),
+            {"coalition.json": json.dumps(as_json).encode()},
+        ),
+        (
+            _digest(["load, positions in marshal", __version__, path, text, config_json]),
+            {
+                "coalition.json": json.dumps(record).encode(),
+                "located.marshal": marshal.dumps(located),
+            },
+        ),
+    ]
 
 
 def _plant(root: Path, cache_home: Path) -> None:
     """Forged entries where any version of playbook might look: in the workspace (committed)
     and in this user's cache folder, in each format, each key computed as the code does."""
     for slug in ("dignity-in-detention", "housing-for-health"):
-        key, payload = _forged_load_entry(root, slug)
-        files = {"coalition.json": payload}
-        places = [
-            (root / ".playbook-cache" / "v1", b"playbook-cache 1\n"),
-            (root / ".playbook-cache" / "v2", b"playbook-cache 2\n"),
-        ]
-        name = hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:24]
-        places.append((cache_home / "workspaces" / name / "v2", b"playbook-cache 2\n"))
-        for folder, magic in places:
-            entry = folder / key[:2] / key[2:]
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            entry.write_bytes(_entry(magic, key, files))
+        for key, files in _forged_load_entries(root, slug):
+            places = [
+                (root / ".playbook-cache" / "v1", b"playbook-cache 1\n"),
+                (root / ".playbook-cache" / "v2", b"playbook-cache 2\n"),
+            ]
+            name = hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:24]
+            places.append((cache_home / "workspaces" / name / "v2", b"playbook-cache 2\n"))
+            for folder, magic in places:
+                entry = folder / key[:2] / key[2:]
+                entry.parent.mkdir(parents=True, exist_ok=True)
+                entry.write_bytes(_entry(magic, key, files))
 
 
 def _build(run: Run, root: Path, *extra: str) -> None:

@@ -89,8 +89,8 @@ class LiveSite:
     def rebuild(self, touched: Iterable[Path] = ()) -> None:
         """Build again into memory, by the same stages as `playbook build`."""
         started = time.perf_counter()
-        try:
-            ready = build.prepare(self.root, self.today, store=self.store)
+        try:  # in this process: it has the server's threads, and is not to be forked
+            ready = build.prepare(self.root, self.today, store=self.store, jobs=1)
             made = build.render_outputs(ready, self.store, pdf=False, packet_links=True, jobs=1)
         except ContractError as err:
             self._fail("\n".join(str(p) for p in err.problems))

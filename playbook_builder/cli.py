@@ -330,7 +330,7 @@ def _plural(count: int, noun: str) -> str:
     "-j",
     type=click.IntRange(1, 256),
     default=None,
-    help="Worker processes for packets and pages (default: the number of cores).",
+    help="Processes for loading, pages and packets (default: the number of cores).",
 )
 @click.option("--no-cache", is_flag=True, help="Render everything again, ignoring the build cache.")
 @reports_errors

@@ -1,15 +1,16 @@
 """The speed benchmark: playbook against MkDocs, Hugo and bare WeasyPrint, in one run.
 
-    python -m bench.run [--sizes 10,100,1000] [--repeats 3] [--source DIR] [--no-write]
+    python -m bench.run [--sizes 10,100,1000] [--repeats 3] [--source DIR] [--write FILE]
 
 `--source DIR` measures another checkout of playbook (for a before/after table on one
 machine, e.g. a `git worktree` of an older commit) with this script.
 
 It installs its own tools first (MkDocs into .venv-bench from PyPI, Debian's hugo with
 apt-get when run as root; never as dependencies of playbook), generates N varied
-coalitions, times each scenario as a fresh `playbook` process, prints a table of
-medians and ratios, and writes it with the machine's description to
-docs/performance.md.
+coalitions, times each scenario as a fresh `playbook` process, and prints a table of
+medians and ratios; with `--write FILE`, it also writes that table with the machine's
+description to FILE. docs/performance.md is kept by hand: it holds the runs of several
+commits side by side, which one run cannot write.
 """
 
 from __future__ import annotations
@@ -314,7 +315,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--source", type=Path, default=REPO, help="The checkout to measure.")
-    parser.add_argument("--no-write", action="store_true", help="Do not write the docs table.")
+    parser.add_argument("--write", type=Path, help="Also write the report to this file.")
+    parser.add_argument("--no-write", action="store_true", help="(The default; kept for scripts.)")
     args = parser.parse_args()
     global SOURCE
     SOURCE = args.source.resolve()
@@ -440,7 +442,7 @@ def main() -> None:
             f"12 coalitions with packets, cold: --jobs 1 {one:.2f} s, --jobs 2 {two:.2f} s: "
             f"{one / two:.2f}x speed-up on {os.cpu_count()} cores."
         )
-    report(rows, sizes, notes, mkdocs is not None, hugo is not None, write=not args.no_write)
+    report(rows, sizes, notes, mkdocs is not None, hugo is not None, write=args.write)
 
 
 def machine() -> str:
@@ -466,7 +468,7 @@ def report(
     mkdocs: bool,
     hugo: bool,
     *,
-    write: bool,
+    write: Path | None,
 ) -> None:
     head = "| scenario | " + " | ".join(f"N = {s}" for s in sizes) + " |"
     rule = "|---|" + "---|" * len(sizes)
@@ -475,7 +477,7 @@ def report(
         lines.append(f"| {row.name} | " + " | ".join(row.values.get(s, "") for s in sizes) + " |")
     table = "\n".join(lines)
     sys.stdout.write(table + "\n\n" + "\n".join(notes) + "\n")
-    if not write:
+    if write is None:
         return
     missing = [name for name, ok in (("MkDocs", mkdocs), ("Hugo", hugo)) if not ok]
     text = f"""# Performance
@@ -490,8 +492,7 @@ words each, in the same run.{" Not measured here: " + ", ".join(missing) + "." i
 
 {chr(10).join("- " + n for n in notes)}
 """
-    (REPO / "docs").mkdir(exist_ok=True)
-    (REPO / "docs" / "performance.md").write_text(text)
+    write.write_text(text)
 
 
 if __name__ == "__main__":

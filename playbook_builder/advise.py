@@ -340,7 +340,7 @@ def _spread(
             if item is None:  # advice is for `items` only
                 continue
             partner = item.coalition.partners[index]
-            elsewhere = ", ".join(other.name for other, _ in places if other is not member)
+            elsewhere = _some_names([other.name for other, _ in places if other is not member])
             line, column = item.located.at(("partners", index, "name"))
             result[item.slug].append(
                 Advisory(
@@ -356,6 +356,17 @@ def _spread(
                 )
             )
     return result
+
+
+NAMED_ELSEWHERE = 5
+"""The other coalitions A602 names; beyond these it says how many more."""
+
+
+def _some_names(names: Sequence[str]) -> str:
+    """`A, B, C` or, past NAMED_ELSEWHERE names, `A, B, C, D, E and 12 more`."""
+    if len(names) <= NAMED_ELSEWHERE:
+        return ", ".join(names)
+    return f"{', '.join(names[:NAMED_ELSEWHERE])} and {len(names) - NAMED_ELSEWHERE} more"
 
 
 def org_key(name: str) -> str:

@@ -358,6 +358,22 @@ def test_one_organisation_in_three_coalitions(empty: Path) -> None:
     assert _advice(empty) == []
 
 
+def test_an_organisation_in_many_coalitions_names_five_of_them(empty: Path) -> None:
+    """The advice names five other coalitions and counts the rest: one line each, however
+    many coalitions the organisation is in."""
+    for index in range(8):
+        text = CLEAN.replace("Library Levy Alliance", f"Alliance {index}")
+        text = text.replace("Alpha Group", f"Alpha Group {index}")
+        _write(empty, text, f"c{index}.yaml")
+    advice = _advice(empty)
+    assert len(advice) == 8
+    assert advice[0].endswith(
+        "A602 Beta Union is also in 7 other coalitions (Alliance 1, Alliance 2, Alliance 3, "
+        "Alliance 4, Alliance 5 and 2 more): watch for a resource drain."
+    )
+    assert "(Alliance 0, Alliance 1, Alliance 2, Alliance 3, Alliance 4 and 2 more)" in advice[7]
+
+
 def test_stale_missing_and_wrong_signatures(empty: Path) -> None:
     text = _signed(CLEAN.replace("status: exploring", "status: active"))
     _write(empty, text)

@@ -12,8 +12,8 @@ import dataclasses
 import datetime
 import gc
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -329,18 +329,21 @@ def render_outputs(
         results = _printed(layout, tasks, printing, print_jobs)
     else:
         results = pool.run(layout.render, tasks, jobs)  # workers start now
-    if not waiting:  # every page is in already: the shared pages while packets print
-        shared = layout.shared()
-    for result in results:
-        said.setdefault(result.slug, []).extend(result.notices)
-        if layout.take_pages(result):
-            waiting.discard(result.slug)
-            if shared is None and not waiting:  # the last page is in
-                shared = layout.shared()
-        if layout.take_packet(result):
-            done += 1
-            if on_packet is not None:
-                on_packet(done, total, result.slug)
+    # closed as soon as this stops taking results (an error, Ctrl-C): the workers then
+    # take on no more of what was handed out, instead of laying it all out first
+    with closing(results):
+        if not waiting:  # every page is in already: the shared pages while packets print
+            shared = layout.shared()
+        for result in results:
+            said.setdefault(result.slug, []).extend(result.notices)
+            if layout.take_pages(result):
+                waiting.discard(result.slug)
+                if shared is None and not waiting:  # the last page is in
+                    shared = layout.shared()
+            if layout.take_packet(result):
+                done += 1
+                if on_packet is not None:
+                    on_packet(done, total, result.slug)
     assert shared is not None
 
     notices = [f"warning: {history.SHALLOW_ADVICE}"] if ready.past.shallow else []
@@ -388,7 +391,7 @@ def _printed(
     tasks: list[pool.Task],
     printing: Iterator[tuple[int, Rendered]],
     jobs: list[PrintJob],
-) -> Iterator[pool.Result]:
+) -> Generator[pool.Result, None, None]:
     """The tasks' results, their PDFs (`jobs`, handed to the printers already) coming from
     `printing` while this process lays out the pages (and its caller the shared pages) and
     makes the Word agreements."""

@@ -169,9 +169,10 @@ def load_files(
     size = -(-len(paths) // (8 * (workers + 1)))
     chunks = [paths[:1], *(paths[start : start + size] for start in range(1, len(paths), size))]
     done += [None] * (len(chunks) - 1)
-    with concurrent.futures.ProcessPoolExecutor(
+    pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("fork")
-    ) as pool:
+    )
+    try:
         futures = [pool.submit(_load_chunk, workspace, chunk, config) for chunk in chunks[1:]]
         for number in reversed(range(len(futures))):
             if not futures[number].cancel():  # a worker has it: the rest are theirs too
@@ -182,6 +183,8 @@ def load_files(
             items, found = chunk or futures[number - 1].result()
             loaded.extend(items)
             problems.extend(found)
+    finally:  # on Ctrl-C, the chunks no worker has begun are not loaded
+        pool.shutdown(cancel_futures=True)
     return loaded
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 
 
@@ -50,7 +50,7 @@ def _run_in_worker(task: Task) -> Result:
     return _WORKER[0](task)
 
 
-def run(render: Render, tasks: Sequence[Task], jobs: int | None) -> Iterator[Result]:
+def run(render: Render, tasks: Sequence[Task], jobs: int | None) -> Generator[Result, None, None]:
     """Render every task, in up to `jobs` worker processes when the work is worth it.
 
     Worker tasks are handed out at once, before the first result is asked for, so the
@@ -68,9 +68,11 @@ def run(render: Render, tasks: Sequence[Task], jobs: int | None) -> Iterator[Res
     ordered = sorted(tasks, key=lambda task: (bool(task.packet), "mou" not in task.packet))
     futures = [pool.submit(_run_in_worker, task) for task in ordered]
 
-    def results() -> Iterator[Result]:
-        with pool:
+    def results() -> Generator[Result, None, None]:
+        try:
             for future in concurrent.futures.as_completed(futures):
                 yield future.result()
+        finally:  # should the caller stop (an error, Ctrl-C), tasks not yet begun are not
+            pool.shutdown(cancel_futures=True)
 
     return results()

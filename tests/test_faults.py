@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -79,6 +80,46 @@ def test_a_build_killed_at_any_instant_leaves_a_whole_site(sample: Path) -> None
             ".site.state",
         ]
     assert outcomes["previous"] > 0, outcomes  # the kills did land mid-build
+
+
+def _children_cpu() -> float:
+    """Processor seconds of every process this test ran and waited for, with theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_ctrl_c_stops_the_workers_too(sample: Path, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the build and its workers, as a terminal sends it) a third of
+    the way through a build that prints many packets ends it without printing the rest:
+    what the interrupted build ran used a fraction of a whole build's processor time. (It
+    used all of it, the pool laying out every task handed out before the build ended.)"""
+    for source in sorted((sample / "coalitions").glob("*.yaml")):
+        for copy in (2, 3, 4):
+            text = source.read_text().replace("\nname: ", f"\nname: Copy {copy} of ", 1)
+            source.with_name(f"{source.stem}-{copy}.yaml").write_text(text)
+    start, started = _children_cpu(), time.perf_counter()
+    whole = _command(sample, "--no-cache", "--jobs", "2", "--out", str(tmp_path / "whole"))
+    subprocess.run(whole, check=True, capture_output=True)
+    whole_cpu, length = _children_cpu() - start, time.perf_counter() - started
+    start = _children_cpu()
+    build = subprocess.Popen(
+        _command(sample, "--no-cache", "--jobs", "2"),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(length / 3)
+    os.killpg(build.pid, signal.SIGINT)
+    said = build.communicate(timeout=120)[1]
+    interrupted_cpu = _children_cpu() - start
+    assert build.returncode == 1, said
+    assert said.strip().splitlines()[-1] == "Aborted!"
+    assert "Traceback" not in said
+    assert not (sample / "site").exists()
+    with pytest.raises(ProcessLookupError):  # no worker outlives the build
+        os.killpg(build.pid, 0)
+    assert interrupted_cpu < 0.7 * whole_cpu, (interrupted_cpu, whole_cpu)
 
 
 def test_a_second_build_at_the_same_time_is_refused_clearly(sample: Path) -> None:

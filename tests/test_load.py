@@ -591,6 +591,34 @@ def test_many_files_load_in_several_processes_as_in_one(
     assert "2 errors" in result.stdout + result.stderr
 
 
+def _stopped_here(*args: Any) -> Any:
+    """Load a chunk of files, noting it on disk; in the parent, after its first file,
+    stop as on Ctrl-C."""
+    folder, chunk, parent = _NOTED
+    paths = args[1]
+    (folder / f"{os.getpid()}-{paths[0].name}").touch()
+    if os.getpid() == parent and len(paths) > 1:
+        raise KeyboardInterrupt
+    return chunk(*args)
+
+
+def test_loading_stops_in_every_process_on_ctrl_c(
+    empty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playbook_builder import load
+    from playbook_builder import workspace as ws
+
+    _many(empty, 2 * load.PARALLEL_FROM)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    _NOTED[:] = [notes, load._load_chunk, os.getpid()]
+    monkeypatch.setattr(load, "_load_chunk", _stopped_here)
+    with pytest.raises(KeyboardInterrupt):
+        load.read_workspace(ws.find(empty), jobs=2)
+    by_workers = [n for n in notes.iterdir() if not n.name.startswith(f"{os.getpid()}-")]
+    assert len(by_workers) <= 4  # of 16 chunks: those under way or queued for the worker
+
+
 def test_many_files_load_through_the_cache_in_several_processes(empty: Path) -> None:
     from playbook_builder import load
     from playbook_builder import workspace as ws

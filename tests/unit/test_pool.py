@@ -1,0 +1,34 @@
+"""The worker pool: tasks handed out at once, and taken back when the caller stops."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from playbook_builder import pool
+
+
+def test_every_task_is_rendered_once(tmp_path: Path) -> None:
+    def render(task: pool.Task) -> pool.Result:
+        return pool.Result(task.slug, {"page": task.slug.encode()}, None, ())
+
+    tasks = [pool.Task(f"c{n:02d}", True) for n in range(20)]
+    done = sorted(result.slug for result in pool.run(render, tasks, 2))
+    assert done == [task.slug for task in tasks]
+
+
+def test_tasks_not_begun_are_not_run_once_the_caller_stops(tmp_path: Path) -> None:
+    """As on Ctrl-C: the build stops taking results, and the workers do not go on to
+    lay out (or print) everything that was handed out."""
+
+    def render(task: pool.Task) -> pool.Result:  # runs in a forked worker
+        (tmp_path / task.slug).touch()
+        time.sleep(0.05)
+        return pool.Result(task.slug, {}, None, ())
+
+    tasks = [pool.Task(f"c{n:02d}", True) for n in range(40)]
+    results = pool.run(render, tasks, 2)
+    next(results)
+    results.close()
+    begun = len(list(tmp_path.iterdir()))
+    assert 1 <= begun <= 10  # the first, those under way and those queued for a worker

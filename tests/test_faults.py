@@ -108,6 +108,8 @@ def test_ctrl_c_stops_the_workers_too(sample: Path, tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: a test run in the background inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(length / 3)
     os.killpg(build.pid, signal.SIGINT)

@@ -46,9 +46,11 @@ def calendar(title: str, event_blocks: Iterable[bytes]) -> bytes:
 
 def events(slug: str, c: Coalition, dated: Sequence[Dated], today: date, host: str) -> bytes:
     """One coalition's dated events as serialised VEVENTs."""
-    from icalendar import Event, vRecur
+    from icalendar import Event, vDDDTypes, vRecur, vText
 
-    stamp = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    # the same for every event: converted to iCalendar values once, not once an event
+    stamp = vDDDTypes(datetime(today.year, today.month, today.day, tzinfo=UTC))
+    transparent = vText("TRANSPARENT")
     out: list[bytes] = []
 
     def add(uid: str, day: date, summary: str, description: str) -> Event:
@@ -59,7 +61,7 @@ def events(slug: str, c: Coalition, dated: Sequence[Dated], today: date, host: s
         event.add("dtend", day + timedelta(days=1))
         event.add("summary", f"{c.name}: {summary}")
         event.add("description", description)
-        event.add("transp", "TRANSPARENT")
+        event.add("transp", transparent)
         return event
 
     questions = "\n".join(c.review.questions) if c.review else ""

@@ -157,47 +157,42 @@ def load_files(
     that no worker has taken yet, until they meet.
     """
     workers = min(jobs or os.cpu_count() or 1, len(paths) // (PARALLEL_FROM // 2)) - 1
-    if len(paths) < PARALLEL_FROM or workers < 1 or not _can_fork():
+    if len(paths) < PARALLEL_FROM or workers < 1 or not _forks():
         return [load_coalition(workspace, path, config, problems) for path in paths]
-    import concurrent.futures
-    import multiprocessing
+    from playbook_builder import pool
 
     # The first file here: what loading builds once (the validator) is then forked built.
-    done: list[tuple[list[CoalitionFile | None], list[Problem]] | None] = [
-        _load_chunk(workspace, paths[:1], config)
-    ]
+    first = _load_chunk(workspace, paths[:1], config)
     size = -(-len(paths) // (8 * (workers + 1)))
-    chunks = [paths[:1], *(paths[start : start + size] for start in range(1, len(paths), size))]
-    done += [None] * (len(chunks) - 1)
-    pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("fork")
-    )
+    chunks = [paths[start : start + size] for start in range(1, len(paths), size)]
+    mine: dict[int, tuple[list[CoalitionFile | None], list[Problem]]] = {}
+    executor = pool.forked(workers)
     try:
-        futures = [pool.submit(_load_chunk, workspace, chunk, config) for chunk in chunks[1:]]
-        for number in reversed(range(len(futures))):
+        futures = [executor.submit(_load_chunk, workspace, chunk, config) for chunk in chunks]
+        for number in reversed(range(len(chunks))):
             if not futures[number].cancel():  # a worker has it: the rest are theirs too
                 break
-            done[number + 1] = _load_chunk(workspace, chunks[number + 1], config)
-        loaded: list[CoalitionFile | None] = []
-        for number, chunk in enumerate(done):
-            items, found = chunk or futures[number - 1].result()
-            loaded.extend(items)
-            problems.extend(found)
+            mine[number] = _load_chunk(workspace, chunks[number], config)
+        done = [first, *(mine.get(n) or futures[n].result() for n in range(len(chunks)))]
     finally:  # on Ctrl-C, the chunks no worker has begun are not loaded
-        pool.shutdown(cancel_futures=True)
+        executor.shutdown(cancel_futures=True)
+    loaded: list[CoalitionFile | None] = []
+    for items, found in done:
+        loaded.extend(items)
+        problems.extend(found)
     return loaded
 
 
-def _can_fork() -> bool:
-    import multiprocessing
+def _forks() -> bool:
+    from playbook_builder import pool  # only where many files load: `check` starts quicker
 
-    return "fork" in multiprocessing.get_all_start_methods()
+    return pool.can_fork()
 
 
 def _load_chunk(
     workspace: Workspace, paths: Sequence[Path], config: SiteConfig
 ) -> tuple[list[CoalitionFile | None], list[Problem]]:
-    """Some files loaded in a worker process: what it loaded, and the problems."""
+    """Some files loaded (in a worker, or here): what it loaded, and the problems."""
     problems: list[Problem] = []
     return [load_coalition(workspace, path, config, problems) for path in paths], problems
 

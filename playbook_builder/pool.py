@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 
@@ -39,15 +40,39 @@ class Result:
 Render = Callable[[Task], Result]
 
 _WORKER: list[Render] = []
-"""The render function of a worker process: set in the worker only, by `_adopt`."""
+"""The render function of a worker process: set in the worker only, by `_start`."""
 
 
-def _adopt(render: Render) -> None:
-    _WORKER[:] = [render]
+def forked(workers: int, render: Render | None = None) -> concurrent.futures.Executor:
+    """Up to `workers` processes forked from this one (each adopting `render`, if given),
+    which leave Ctrl-C to it.
+
+    Ctrl-C reaches every process of the terminal's group. A worker it ended would break
+    the pool, and Python 3.11's executor then fails on the futures already cancelled and
+    hangs at exit. So the workers ignore it; the parent, interrupted, shuts the pool down
+    with `cancel_futures`, and they end with the task they are on.
+    """
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start,
+        initargs=(render,),
+    )
+
+
+def _start(render: Render | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if render is not None:
+        _WORKER[:] = [render]
 
 
 def _run_in_worker(task: Task) -> Result:
     return _WORKER[0](task)
+
+
+def can_fork() -> bool:
+    """Whether workers can be forked here, inheriting what this process has prepared."""
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def run(render: Render, tasks: Sequence[Task], jobs: int | None) -> Generator[Result, None, None]:
@@ -59,12 +84,9 @@ def run(render: Render, tasks: Sequence[Task], jobs: int | None) -> Generator[Re
     """
     workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     heavy = sum(4 if task.packet else 1 for task in tasks)
-    if workers == 1 or heavy < 8 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers == 1 or heavy < 8 or not can_fork():
         return (render(task) for task in tasks)
-    context = multiprocessing.get_context("fork")
-    pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_adopt, initargs=(render,)
-    )
+    pool = forked(workers, render)
     ordered = sorted(tasks, key=lambda task: (bool(task.packet), "mou" not in task.packet))
     futures = [pool.submit(_run_in_worker, task) for task in ordered]
 

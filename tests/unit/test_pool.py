@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -32,3 +33,18 @@ def test_tasks_not_begun_are_not_run_once_the_caller_stops(tmp_path: Path) -> No
     results.close()
     begun = len(list(tmp_path.iterdir()))
     assert 1 <= begun <= 10  # the first, those under way and those queued for a worker
+
+
+def _sigint_handling() -> object:
+    return signal.getsignal(signal.SIGINT)
+
+
+def test_forked_workers_leave_ctrl_c_to_the_parent() -> None:
+    """A worker ended by Ctrl-C would break the pool, and Python 3.11's executor then
+    fails on the futures it had cancelled and hangs at exit: workers ignore SIGINT."""
+    executor = pool.forked(1)
+    try:
+        assert executor.submit(_sigint_handling).result() == signal.SIG_IGN
+    finally:
+        executor.shutdown()
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # this process's own

@@ -42,9 +42,14 @@ def _sigint_handling() -> object:
 def test_forked_workers_leave_ctrl_c_to_the_parent() -> None:
     """A worker ended by Ctrl-C would break the pool, and Python 3.11's executor then
     fails on the futures it had cancelled and hangs at exit: workers ignore SIGINT."""
-    executor = pool.forked(1)
+    # handled here, as from a terminal (a test run in the background has it ignored)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        assert executor.submit(_sigint_handling).result() == signal.SIG_IGN
+        executor = pool.forked(1)
+        try:
+            assert executor.submit(_sigint_handling).result() == signal.SIG_IGN
+        finally:
+            executor.shutdown()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # untouched
     finally:
-        executor.shutdown()
-    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # this process's own
+        signal.signal(signal.SIGINT, before)

@@ -441,19 +441,33 @@ def _keep(old: str, target: str) -> None:
 def _tree_state(out: Path) -> tuple[str, int]:
     """What the files under `out` are on disk (a digest of their names, sizes, change
     times and inodes), and how many bytes they hold together."""
-    digest = hashlib.sha256()
+    stamps: list[str] = []
     size = 0
-    for folder, subfolders, names in os.walk(out):
-        subfolders.sort()
-        for name in sorted(names):
-            path = os.path.join(folder, name)  # noqa: PTH118 - strings are faster here
-            info = os.lstat(path)
-            stamp = (
-                f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}\n"
+
+    def visit(folder: str) -> None:  # files by name, then each folder by name
+        nonlocal size
+        files: list[os.DirEntry[str]] = []
+        folders: list[os.DirEntry[str]] = []
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                (folders if entry.is_dir(follow_symlinks=False) else files).append(entry)
+        for entry in sorted(files, key=_name):
+            info = entry.stat(follow_symlinks=False)  # the entry's path: not joined again
+            stamps.append(
+                f"{entry.path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0"
+                f"{info.st_ino}\n"
             )
-            digest.update(stamp.encode(errors="surrogateescape"))
             size += info.st_size
+        for entry in sorted(folders, key=_name):
+            visit(entry.path)
+
+    visit(str(out))
+    digest = hashlib.sha256("".join(stamps).encode(errors="surrogateescape"))
     return digest.hexdigest(), size
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:

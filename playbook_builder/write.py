@@ -448,9 +448,12 @@ def _tree_state(out: Path) -> tuple[str, int]:
         nonlocal size
         files: list[os.DirEntry[str]] = []
         folders: list[os.DirEntry[str]] = []
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                (folders if entry.is_dir(follow_symlinks=False) else files).append(entry)
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    (folders if entry.is_dir(follow_symlinks=False) else files).append(entry)
+        except OSError:  # not there (no site yet), or not to be read: nothing in it counts
+            return
         for entry in sorted(files, key=_name):
             info = entry.stat(follow_symlinks=False)  # the entry's path: not joined again
             stamps.append(

@@ -148,3 +148,26 @@ def test_without_knowing_the_replaced_site_no_spare_is_kept(tmp_path: Path) -> N
         assert write.write_site({"a.html": b"2"}, out, staging=staging)
     assert staging.set_aside is None
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.state", "site"]
+
+
+def test_a_site_is_untouched_until_a_file_or_folder_in_it_changes(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write.write_site({"a.html": b"1", "x/b.html": b"2", "x/y/c.html": b"3"}, out)
+    state = write.state_of(out)
+    assert write.untouched(out, state)
+    (out / "x" / "y" / "c.html").write_bytes(b"4")
+    assert not write.untouched(out, state)
+    write.write_site({"a.html": b"1", "x/b.html": b"2", "x/y/c.html": b"3"}, out)
+    state = write.state_of(out)
+    (out / "elsewhere").symlink_to(tmp_path, target_is_directory=True)  # a link counts too
+    assert not write.untouched(out, state)
+    (out / "elsewhere").unlink()
+    (out / "x" / "y" / "c.html").rename(out / "x" / "c.html")
+    assert not write.untouched(out, state)
+
+
+def test_a_missing_site_is_an_empty_one(tmp_path: Path) -> None:
+    write.write_site({}, tmp_path / "site")
+    state = write.state_of(tmp_path / "site")
+    (tmp_path / "site").rmdir()
+    assert write.untouched(tmp_path / "site", state)

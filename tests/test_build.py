@@ -327,6 +327,26 @@ def test_a_workspace_can_restyle_the_rows_of_the_shared_pages(sample: Path, run:
     assert "Our Riverside" in (sample / "site/index.html").read_text()  # the site is as it was
 
 
+def test_a_workspace_template_may_walk_the_rows_one_by_one(sample: Path, run: Run) -> None:
+    """The built-in dashboard prints its rows whole; a workspace's own copy written
+    before that, which numbers them, still gets each row as HTML."""
+    (sample / "templates").mkdir()
+    dashboard = (REPO / "templates" / "index.html").read_text()
+    assert "{{ rows }}" in dashboard
+    (sample / "templates" / "index.html").write_text(
+        dashboard.replace(
+            "{{ rows }}",
+            "{% for row in rows %}<!-- row {{ loop.index }} of {{ rows|length }} -->{{ row }}"
+            "{% endfor %}",
+        )
+    )
+    assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
+    page = (sample / "site/index.html").read_text()
+    assert "<!-- row 3 of 3 -->" in page
+    assert page.count('class="coalition-link"') == 3  # rows as HTML, not escaped text
+    assert "&lt;tr" not in page
+
+
 def test_the_output_cannot_replace_the_workspace(sample: Path, run: Run) -> None:
     for out in (sample, sample / "coalitions", sample.parent):
         result = run("build", "--root", sample, "--out", out)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
@@ -509,7 +509,13 @@ class _Rows:
     def __iter__(self) -> Iterator[Markup]:
         return (Markup(row) for row in self._rows)
 
-    def __getitem__(self, index: int) -> Markup:
+    @overload
+    def __getitem__(self, index: int) -> Markup: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Markup]: ...
+    def __getitem__(self, index: int | slice) -> Markup | list[Markup]:
+        if isinstance(index, slice):
+            return [Markup(row) for row in self._rows[index]]
         return Markup(self._rows[index])
 
 

@@ -337,12 +337,14 @@ def test_a_workspace_template_may_walk_the_rows_one_by_one(sample: Path, run: Ru
         dashboard.replace(
             "{{ rows }}",
             "{% for row in rows %}<!-- row {{ loop.index }} of {{ rows|length }} -->{{ row }}"
-            "{% endfor %}",
+            "{% endfor %}"
+            "<!-- {{ rows[:2]|length }} first, {{ rows|reverse|list|length }} in all -->",
         )
     )
     assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
     page = (sample / "site/index.html").read_text()
     assert "<!-- row 3 of 3 -->" in page
+    assert "<!-- 2 first, 3 in all -->" in page
     assert page.count('class="coalition-link"') == 3  # rows as HTML, not escaped text
     assert "&lt;tr" not in page
 

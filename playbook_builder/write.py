@@ -18,6 +18,7 @@ import ctypes
 import errno
 import fcntl
 import hashlib
+import operator
 import os
 import shutil
 import tempfile
@@ -438,6 +439,9 @@ def _keep(old: str, target: str) -> None:
         shutil.copyfile(old, target)
 
 
+_NAME = operator.attrgetter("name")
+
+
 def _tree_state(out: Path) -> tuple[str, int]:
     """What the files under `out` are on disk (a digest of their names, sizes, change
     times and inodes), and how many bytes they hold together."""
@@ -454,23 +458,19 @@ def _tree_state(out: Path) -> tuple[str, int]:
                     (folders if entry.is_dir(follow_symlinks=False) else files).append(entry)
         except OSError:  # not there (no site yet), or not to be read: nothing in it counts
             return
-        for entry in sorted(files, key=_name):
+        for entry in sorted(files, key=_NAME):
             info = entry.stat(follow_symlinks=False)  # the entry's path: not joined again
             stamps.append(
                 f"{entry.path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0"
                 f"{info.st_ino}\n"
             )
             size += info.st_size
-        for entry in sorted(folders, key=_name):
+        for entry in sorted(folders, key=_NAME):
             visit(entry.path)
 
     visit(str(out))
     digest = hashlib.sha256("".join(stamps).encode(errors="surrogateescape"))
     return digest.hexdigest(), size
-
-
-def _name(entry: os.DirEntry[str]) -> str:
-    return entry.name
 
 
 def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:

@@ -888,7 +888,10 @@ def build(
         summary, day = looked.same
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = looked.seen or (index.snapshot(found) if use_cache else {})
-    untouched = looked.untouched or (saved is not None and write.untouched(resolved, saved.state))
+    site = looked.site if looked.untouched else None
+    if site is None and saved is not None:
+        site = write.looked(resolved, saved.state)
+    untouched = site is not None
     detail = looked.detail(pdf)
     carried = detail.bundles if detail is not None and untouched else {}
     recorded = detail.coalitions if detail is not None else ()
@@ -912,7 +915,7 @@ def build(
         keep_replaced = detail is not None and untouched and use_cache  # it says what it holds
         with (
             write.locked(target),
-            write.Staging(target, spare, keep_replaced=keep_replaced) as staging,
+            write.Staging(target, spare, keep_replaced=keep_replaced, seen=site) as staging,
         ):
             made = render_outputs(
                 ready,

@@ -304,6 +304,8 @@ class Comparison:
     day: datetime.date
     changed: frozenset[str]
     refreshed: Snapshot | None
+    site: write.Tree
+    """The output folder as walked to find it untouched."""
 
 
 def compare(
@@ -345,10 +347,11 @@ def compare(
         files[name] = (_trusted(stamp, now), sha)
     if files.keys() != known.keys():
         return None
-    if not write.untouched(out, saved.state):  # last: it stats every output file
+    site = write.looked(out, saved.state)  # last: it stats every output file
+    if site is None:
         return None
     snapshot = Snapshot(files, saved.snapshot.setting, saved.snapshot.zone)
-    return Comparison(day, frozenset(changed), snapshot if refreshed else None)
+    return Comparison(day, frozenset(changed), snapshot if refreshed else None, site)
 
 
 def no_op(
@@ -393,6 +396,8 @@ class Look:
     """Every input's stamp and hash as `compare` found them, when `changed` is given."""
     reading: Future[Detail | None] | None = None
     """The last build's detail, being read in a thread (see `look`)."""
+    site: write.Tree | None = None
+    """The output folder as walked to find it untouched, when `changed` is given."""
 
     def detail(self, pdf: bool) -> Detail | None:
         """The detail of the index `saved`, if it is the one that build recorded: read
@@ -435,7 +440,9 @@ def look(
     reader = ThreadPoolExecutor(1, thread_name_prefix="index detail")
     reading = reader.submit(details, store, resolved, pdf, saved)
     reader.shutdown(wait=False)  # the thread ends with the read
-    return Look(found, target, resolved, store, saved, None, compared.changed, seen, reading)
+    return Look(
+        found, target, resolved, store, saved, None, compared.changed, seen, reading, compared.site
+    )
 
 
 def _recorded_json(recorded: Recorded) -> dict[str, Any]:

@@ -10,6 +10,11 @@ the next build fills that in place of a fresh folder: it writes only the files t
 differ from it and deletes those it no longer has, instead of making every folder and
 linking every file again (a thousand coalitions are ten thousand files). The build index
 vouches for what the spare holds; a spare that is not exactly as it was left is not used.
+
+What a folder is on disk (every file's name, size, times and inode) is taken by walking
+it: before a build, to know that the output and the spare are as they were left. After
+the swap, the new site's state and the spare's are told from those two walks and the
+files the build touched, not by walking the ten thousand files again.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import operator
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +169,12 @@ class Staging:
     """
 
     def __init__(
-        self, out: Path, spare: Spare | None = None, *, keep_replaced: bool = False
+        self,
+        out: Path,
+        spare: Spare | None = None,
+        *,
+        keep_replaced: bool = False,
+        seen: Tree | None = None,
     ) -> None:
         refuse_links(out)
         self.out = out.resolve()
@@ -173,6 +183,11 @@ class Staging:
         self.keep_replaced = keep_replaced
         """Set the site that `finish` replaces aside as the next build's spare: the
         caller knows what it holds (it is as the previous build left it)."""
+        self._seen = seen
+        """`out` as the caller walked it (`looked`), if nothing touched it since."""
+        self._touched: set[str] = set()
+        """The names whose files this build wrote, linked or deleted in the new folder
+        (and, through shared inodes, perhaps changed in `out`)."""
         self.set_aside: str | None = None
         """Once `finish` has set the replaced site aside as the spare: its state."""
         self.shas: dict[str, str] = {}
@@ -200,6 +215,7 @@ class Staging:
         if self._spare.holds(name, sha, target):
             self.shas[name] = sha
             return
+        self._touched.add(name)
         try:
             old = Path(self.out, name)
             if not (reuse and _link_unchanged(old, Path(target), data)):
@@ -216,6 +232,7 @@ class Staging:
 
     def adopt(self, shas: Mapping[str, str], size: int) -> None:
         """Count the files another process put in the folder (`size` bytes in all), once."""
+        self._touched.update(shas)
         fresh = {name: sha for name, sha in shas.items() if name not in self.shas}
         if fresh:
             self.shas.update(fresh)
@@ -226,6 +243,7 @@ class Staging:
         this SHA-256, untouched since it was written (see index.py)."""
         target = self._target(name)
         if not self._spare.holds(name, sha, target):
+            self._touched.add(name)
             try:
                 _keep(os.path.join(self._out, name), target)  # noqa: PTH118 - faster
             except OSError as err:
@@ -239,27 +257,42 @@ class Staging:
         if before[:1] != [_contents_digest(shas)]:
             return False
         # the tree is walked only when the contents are the same as last time
-        tree, self.size = _tree_state(self.out)
-        return before[1:] == [tree, ""]
+        walked = _walk(self.out)
+        self.size = walked.size
+        return before[1:] == [walked.state, ""]
 
     def finish(self) -> None:
         """Swap the new folder in place of `out`, set the replaced site aside as the next
         build's spare, and record what `out` holds."""
         folder = self._root
         try:
-            self._spare.drop_the_rest(folder, self.shas)
+            self._touched.update(self._spare.drop_the_rest(folder, self.shas))
             folder.chmod(0o755)
             retired = _swap(folder, self.out)
             self.folder = None
             if retired is not None and self.keep_replaced:
-                self.set_aside = self._spare.set_aside(retired)
+                self.set_aside = self._spare.set_aside(retired, self._seen, self._touched)
             elif retired is not None:
                 shutil.rmtree(retired, ignore_errors=True)
+                self._spare.removed = True
             state = self.out.parent / f".{self.out.name}.state"
-            tree, self.size = _tree_state(self.out)
-            state.write_text(f"{_contents_digest(self.shas)}\n{tree}\n")
+            tree = self._new_tree()
+            self.size = tree.size
+            state.write_text(f"{_contents_digest(self.shas)}\n{tree.state}\n")
         except OSError as err:
             raise PlaybookError(_cannot_write(self.out, err)) from err
+
+    def _new_tree(self) -> Tree:
+        """The swapped-in folder as a walk would find it: the spare's walk with the files
+        this build touched stamped again, when the spare was the new folder and nothing
+        was deleted since that could share an inode with one of its files (deleting a
+        link changes the change time of the file's other links); else walked."""
+        taken = self._spare.tree
+        if taken is not None and not self._spare.removed:
+            told = _restamped(taken, self._out, self.shas.keys(), self._touched)
+            if told is not None:
+                return told
+        return _walk(self.out)
 
     def discard(self) -> None:
         """Delete the new folder and all that was put in it."""
@@ -311,6 +344,10 @@ class _SpareFolder:
         if its files are still exactly as they were when it was set aside."""
         self.held: Mapping[str, str] = {}
         """What the new folder held when it was taken from the spare: SHA-256 by name."""
+        self.tree: Tree | None = None
+        """The spare as walked when it was taken, if it was."""
+        self.removed = False
+        """Whether a folder beside the output was deleted since the build began."""
 
     def take(self, folder: Path) -> set[str]:
         """Make the spare the new `folder` (just made, empty), when it is what the caller
@@ -318,11 +355,14 @@ class _SpareFolder:
         then filled from nothing)."""
         if not self.path.is_dir() or self.path.is_symlink():
             return set()
-        if self.known is None or _tree_state(self.path)[0] != self.known.tree:
+        walked = _walk(self.path) if self.known is not None else None
+        if walked is None or self.known is None or walked.state != self.known.tree:
             shutil.rmtree(self.path, ignore_errors=True)
+            self.removed = True
             return set()
         self.path.replace(folder)
         self.held = self.known.files
+        self.tree = walked
         return {
             os.path.dirname(os.path.join(folder, name))  # noqa: PTH118, PTH120
             for name in self.held
@@ -341,14 +381,14 @@ class _SpareFolder:
             raise PlaybookError(_cannot_write(self.out, err)) from err
         return False
 
-    def drop_the_rest(self, folder: Path, made: Mapping[str, str]) -> None:
+    def drop_the_rest(self, folder: Path, made: Mapping[str, str]) -> list[str]:
         """Delete what the new folder held and the build did not make, and the folders
-        that leaves empty."""
+        that leaves empty; the names deleted."""
+        dropped = [name for name in self.held if name not in made]
         emptied = set()
-        for name in self.held:
-            if name not in made:
-                os.unlink(os.path.join(folder, name))  # noqa: PTH108, PTH118
-                emptied.add(os.path.dirname(name))  # noqa: PTH120
+        for name in dropped:
+            os.unlink(os.path.join(folder, name))  # noqa: PTH108, PTH118
+            emptied.add(os.path.dirname(name))  # noqa: PTH120
         for relative in sorted(emptied, key=len, reverse=True):
             while relative:
                 try:
@@ -356,20 +396,27 @@ class _SpareFolder:
                 except OSError:  # not empty: it has files of this build
                     break
                 relative = os.path.dirname(relative)  # noqa: PTH120
+        return dropped
 
-    def set_aside(self, retired: Path) -> str | None:
+    def set_aside(self, retired: Path, seen: Tree | None, touched: Set[str]) -> str | None:
         """Keep the replaced site as the spare; the state of its files, or None if it
-        cannot be kept (it is then deleted)."""
+        cannot be kept (it is then deleted). `seen` is the site as walked before the
+        build (`looked`): its files the build did not touch are as they were then."""
         try:
             if self.path.is_symlink() or self.path.is_file():
                 self.path.unlink()
             elif self.path.exists():
                 shutil.rmtree(self.path)
+                self.removed = True
             retired.rename(self.path)
-            return _tree_state(self.path)[0]
+            told = None
+            if seen is not None and not self.removed:
+                told = _restamped(seen, str(self.path), None, touched)
+            return (told or _walk(self.path)).state
         except OSError:
             shutil.rmtree(retired, ignore_errors=True)
             shutil.rmtree(self.path, ignore_errors=True)
+            self.removed = True
             return None
 
 
@@ -418,8 +465,16 @@ def state_of(out: Path) -> str:
 
 def untouched(out: Path, state: str) -> bool:
     """Whether `out` is still exactly as the build that wrote `state` left it."""
-    lines = state.split("\n")
-    return bool(state) and state_of(out) == state and lines[1:2] == [_tree_state(out.resolve())[0]]
+    return looked(out, state) is not None
+
+
+def looked(out: Path, state: str) -> Tree | None:
+    """`out` as walked now, when it is still exactly as the build that wrote `state`
+    left it; else None."""
+    if not state or state_of(out) != state:
+        return None
+    walked = _walk(out.resolve())
+    return walked if state.split("\n")[1:2] == [walked.state] else None
 
 
 def _contents_digest(shas: Mapping[str, str]) -> str:
@@ -439,13 +494,28 @@ def _keep(old: str, target: str) -> None:
         shutil.copyfile(old, target)
 
 
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """The files under a folder as one walk found them."""
+
+    state: str
+    """A digest of every file's path, size, modification and change times and inode,
+    in the order walked: files by name, then each folder by name."""
+    size: int
+    """Their bytes together."""
+    stamps: dict[str, tuple[str, int]]
+    """Each file's stamp as hashed after its path, and its size, by its name inside the
+    folder, in the order walked."""
+
+
 _NAME = operator.attrgetter("name")
 
 
-def _tree_state(out: Path) -> tuple[str, int]:
-    """What the files under `out` are on disk (a digest of their names, sizes, change
-    times and inodes), and how many bytes they hold together."""
-    stamps: list[str] = []
+def _walk(out: Path | str) -> Tree:
+    """What the files under `out` are on disk."""
+    root = str(out)
+    inside = len(os.path.join(root, ""))  # noqa: PTH118 - where a name inside begins
+    stamps: dict[str, tuple[str, int]] = {}
     size = 0
 
     def visit(folder: str) -> None:  # files by name, then each folder by name
@@ -460,17 +530,56 @@ def _tree_state(out: Path) -> tuple[str, int]:
             return
         for entry in sorted(files, key=_NAME):
             info = entry.stat(follow_symlinks=False)  # the entry's path: not joined again
-            stamps.append(
-                f"{entry.path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0"
-                f"{info.st_ino}\n"
-            )
+            stamps[entry.path[inside:]] = (_stamp(info), info.st_size)
             size += info.st_size
         for entry in sorted(folders, key=_NAME):
             visit(entry.path)
 
-    visit(str(out))
-    digest = hashlib.sha256("".join(stamps).encode(errors="surrogateescape"))
-    return digest.hexdigest(), size
+    visit(root)
+    return Tree(_state(root, stamps), size, stamps)
+
+
+def _stamp(info: os.stat_result) -> str:
+    return f"\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}\n"
+
+
+def _state(root: str, stamps: Mapping[str, tuple[str, int]]) -> str:
+    prefix = os.path.join(root, "")  # noqa: PTH118
+    lines = [prefix + name + stamp for name, (stamp, _) in stamps.items()]
+    return hashlib.sha256("".join(lines).encode(errors="surrogateescape")).hexdigest()
+
+
+def _restamped(
+    before: Tree, root: str, names: Collection[str] | None, touched: Set[str]
+) -> Tree | None:
+    """The folder at `root` as a walk would find it now, when it held what `before` found
+    and since then only the files `touched` were written, linked or deleted: it holds the
+    files `names` (None: the same as before). Those touched are stamped again, the rest
+    as they were. None if a file is not there."""
+    known = before.stamps
+    order: Collection[str] = known.keys()
+    if names is not None and (len(names) != len(known) or any(n not in known for n in names)):
+        order = sorted(names, key=_walk_order)  # files came or went
+    prefix = os.path.join(root, "")  # noqa: PTH118
+    stamps: dict[str, tuple[str, int]] = {}
+    size = 0
+    for name in order:
+        stamp = None if name in touched else known.get(name)
+        if stamp is None:
+            try:
+                info = os.lstat(prefix + name)
+            except OSError:
+                return None
+            stamp = (_stamp(info), info.st_size)
+        stamps[name] = stamp
+        size += stamp[1]
+    return Tree(_state(root, stamps), size, stamps)
+
+
+def _walk_order(name: str) -> tuple[tuple[int, str], ...]:
+    """Where `_walk` finds the file `name`: in each folder, its files before its folders."""
+    *folders, file = name.split("/")
+    return (*((1, folder) for folder in folders), (0, file))
 
 
 def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 from pathlib import Path
 
 import pytest
@@ -171,3 +173,42 @@ def test_a_missing_site_is_an_empty_one(tmp_path: Path) -> None:
     state = write.state_of(tmp_path / "site")
     (tmp_path / "site").rmdir()
     assert write.untouched(tmp_path / "site", state)
+
+
+def test_the_states_a_build_tells_without_walking_are_what_a_walk_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Builds that change, add and remove files, carry others over from the live site,
+    and fill the spare: the new site's state and the spare's, told from the walks before
+    the build and the files it touched, are the states a walk finds afterwards."""
+    names = ["a.html", "B.html", "x.html", "x/a.html", "x/y/z.html", "x-1/b.html", "x0/c"]
+    names += [f"c/{n}/index.html" for n in range(12)] + [f"c/{n}.ics" for n in range(12)]
+    rng = random.Random(7)
+    out = tmp_path / "site"
+    walks: list[str] = []
+    walk = write._walk
+
+    def counted(folder: Path | str) -> write.Tree:
+        walks.append(Path(folder).name)
+        return walk(folder)
+
+    monkeypatch.setattr(write, "_walk", counted)
+    site: dict[str, bytes] = {}
+    spare = None
+    for build in range(16):
+        wanted = rng.sample(names, rng.randint(20, len(names)))
+        files = {n: site[n] if n in site and rng.random() < 0.8 else os.urandom(8) for n in wanted}
+        kept = {n: write.digests({n: b})[n] for n, b in files.items() if site.get(n) == b}
+        kept = {n: sha for n, sha in kept.items() if rng.random() < 0.7}  # the rest rewritten
+        seen = write.looked(out, write.state_of(out))
+        walks.clear()
+        with write.Staging(out, spare, keep_replaced=seen is not None, seen=seen) as staging:
+            fresh = {n: b for n, b in files.items() if n not in kept}
+            assert write.write_site(fresh, out, kept=kept, staging=staging)
+        assert _tree(out) == files
+        assert write.state_of(out).split("\n")[1] == walk(out.resolve()).state
+        assert staging.set_aside == (walk(tmp_path / ".site.spare").state if build else None)
+        if build > 1:
+            assert walks == [".site.spare"]  # the spare, to take it; nothing after the swap
+        spare = write.Spare(write.digests(site), staging.set_aside) if staging.set_aside else None
+        site = files

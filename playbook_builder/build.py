@@ -962,7 +962,7 @@ def build(
                 if wrote and detail is not None and staging.set_aside is not None:
                     set_aside = write.Spare(detail.site, staging.set_aside)
                 left = index.Detail(bundles, _recorded(ready, made.keys), shas, set_aside)
-                index.record(store, resolved, pdf, snapshot, summary, left)
+                index.record(store, resolved, pdf, snapshot, summary, left, detail)
         store.prune()
         return Built.of(resolved, summary, ready.today, made.cached)
     finally:

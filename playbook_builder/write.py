@@ -250,6 +250,15 @@ class Staging:
                 raise PlaybookError(_cannot_write(self.out, err)) from err
         self.shas[name] = sha
 
+    def keep_all(self, kept: Mapping[str, str]) -> None:
+        """`keep` each file, those the new folder holds already (taken from the spare)
+        only counted: a build after a change keeps thousands of them."""
+        held = self._spare.held
+        for name, sha in kept.items():
+            if held.get(name) != sha:
+                self.keep(name, sha)
+        self.shas.update(kept)
+
     def unchanged(self, shas: Mapping[str, str]) -> bool:
         """Whether `out` holds exactly the files `shas` describes, as the previous build
         left them (same contents; no file touched, added or removed since)."""
@@ -445,11 +454,9 @@ def write_site(
         if new.unchanged(every):
             new.discard()
             return False
-        for name in sorted({*files, *kept}):
-            if name in files:
-                new.add(name, files[name], every.get(name), reuse=True)
-            else:
-                new.keep(name, kept[name])
+        for name in sorted(files):
+            new.add(name, files[name], every.get(name), reuse=True)
+        new.keep_all({name: kept[name] for name in sorted(kept) if name not in files})
         new.finish()
     return True
 

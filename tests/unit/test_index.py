@@ -3,6 +3,7 @@ all; by-products cut short are never read as something else."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -58,15 +59,66 @@ def test_by_products_cut_short_are_refused_or_fewer() -> None:
         assert read in ({}, {"key-a": EXTRAS})  # ends between two bundles: one is missing
 
 
+def _shard(store: Cache, out: Path) -> Path:
+    """The file of the one shard of by-products `_detail()` has."""
+    entry = store.get(index._detail_key(out, False))
+    assert entry is not None
+    (name,) = json.loads(entry["detail.json"])["shards"].values()
+    return store._path(index._extras_key(out, False, name))
+
+
 def test_a_detail_whose_by_products_are_missing_is_not_used(tmp_path: Path) -> None:
     store, out, saved = _recorded(tmp_path)
-    key = index._detail_key(out, False)
-    entry = store.get(key)
-    assert entry is not None
-    cut = {"detail.json": entry["detail.json"], "extras": entry["extras"][:-3]}
-    store.put(key, cut)
-    forged = index.Saved(saved.summary, saved.snapshot, saved.state, index._detail_digest(cut))
-    assert index.details(store, out, False, forged) is None
+    _shard(store, out).unlink()
+    assert index.details(store, out, False, saved) is None
+
+
+def test_a_detail_whose_by_products_are_cut_short_is_not_used(tmp_path: Path) -> None:
+    store, out, saved = _recorded(tmp_path)
+    shard = _shard(store, out)
+    shard.write_bytes(shard.read_bytes()[:-40])  # the seal no longer matches
+    assert index.details(store, out, False, saved) is None
+
+
+def test_only_the_shards_of_changed_by_products_are_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Cache(tmp_path / "cache", b"k" * 32)
+    out = tmp_path / "site"
+    rows = {f"{digit}{n}": {".rows": f"row {digit}{n}"} for digit in "0af" for n in range(3)}
+    bundles = {key: index.Bundle({}, extra) for key, extra in rows.items()}
+    summary = index.Summary(0, 0, 0, 0, 0, 0, ())
+    snapshot = index.Snapshot({}, "setting", "UTC")
+
+    def recorded() -> index.Detail:
+        saved = index.read(store, out, False)
+        assert saved is not None
+        detail = index.details(store, out, False, saved)
+        assert detail is not None
+        return detail
+
+    index.record(store, out, False, snapshot, summary, index.Detail(bundles, (), {}, None))
+    before = recorded()
+    assert before == index.Detail(bundles, (), {}, None)
+    assert sorted(before.shards) == ["0", "a", "f"]
+    written: list[str] = []
+    put = store.put
+
+    def counted(key: str, files: dict[str, bytes]) -> None:
+        written.append(key)
+        put(key, files)
+
+    monkeypatch.setattr(store, "put", counted)
+    changed = {**bundles, "a1": index.Bundle({}, {".rows": "row a1, changed"})}
+    index.record(store, out, False, snapshot, summary, index.Detail(changed, (), {}, None), before)
+    after = recorded()
+    assert written == [
+        index._extras_key(out, False, after.shards["a"]),  # the one shard that changed
+        index._detail_key(out, False),
+        index._key(out, False),
+    ]
+    assert after == index.Detail(changed, (), {}, None)
+    assert {shard: after.shards[shard] for shard in "0f"} == {s: before.shards[s] for s in "0f"}
 
 
 @pytest.mark.parametrize("data", [b"\x00\x00\x00\x05ab", b"\x00\x00", b"\x00\x00\x00\x01\xff"])

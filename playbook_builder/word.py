@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
 from docx.shared import Pt
 
 from playbook_builder.fingerprint import Fingerprint
@@ -36,15 +37,16 @@ def agreement(
     style = document.styles["Normal"]
     style.font.name = "DejaVu Serif"
     style.font.size = Pt(10.5)
-    document.add_paragraph("Memorandum of understanding", style="Subtitle")
-    document.add_heading(terms.name, level=0)
+    paragraphs = _Paragraphs(document)
+    paragraphs.add("Subtitle", "Memorandum of understanding")
+    paragraphs.add("Title", terms.name)
     document.add_paragraph(
         f"MOU fingerprint {print_.short} ({print_.full}). A signature given to any other "
         f"fingerprint does not cover this text. Prepared by {config.organization} on "
         f"{today.isoformat()} for review; partners sign the printed packet."
     )
-    _Converter(document).feed(agreement_html)
-    document.add_heading("Signatures", level=1)
+    _Converter(document, paragraphs).feed(agreement_html)
+    paragraphs.add("Heading 1", "Signatures")
     table = document.add_table(rows=1, cols=5)
     table.style = "Table Grid"
     for cell, heading in zip(
@@ -86,13 +88,36 @@ def _fixed_zip(data: bytes, stamp: datetime.datetime) -> bytes:
     return out.getvalue()
 
 
+class _Paragraphs:
+    """New paragraphs of a document in a named style, each name looked up once.
+
+    python-docx's `Paragraph.style = name` looks the name up and then walks every style
+    of the document for the default one, at each paragraph: 40% of the time to make an
+    agreement (measured). The style's id it finds is the same each time: it is set as
+    that setter sets it, so the document is the same byte for byte.
+    """
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+        self.ids: dict[str, str | None] = {}
+
+    def add(self, style: str, text: str = "") -> Any:
+        if style not in self.ids:
+            part = self.document.part
+            self.ids[style] = part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)
+        paragraph = self.document.add_paragraph(text)
+        paragraph._p.style = self.ids[style]  # as `Paragraph.style` sets it
+        return paragraph
+
+
 class _Converter(HTMLParser):
     """The MOU's HTML -> Word paragraphs: h2/h3 headings, p and li with bold and italic
     runs, tables cell by cell. Anything else contributes its text."""
 
-    def __init__(self, document: Any) -> None:
+    def __init__(self, document: Any, paragraphs: _Paragraphs) -> None:
         super().__init__(convert_charrefs=True)
         self.document = document
+        self.paragraphs = paragraphs
         self.paragraph: Any = None
         self.bold = 0
         self.italic = 0
@@ -105,7 +130,7 @@ class _Converter(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("h2", "h3"):
-            self.paragraph = self.document.add_heading("", level=1 if tag == "h2" else 2)
+            self.paragraph = self.paragraphs.add("Heading 1" if tag == "h2" else "Heading 2")
         elif tag == "p":
             self.paragraph = self.document.add_paragraph()
         elif tag in ("ul", "ol"):
@@ -113,7 +138,7 @@ class _Converter(HTMLParser):
         elif tag == "li":
             kind = "List Number" if self.lists and self.lists[-1] == "ol" else "List Bullet"
             depth = f" {min(len(self.lists), 3)}" if len(self.lists) > 1 else ""
-            self.paragraph = self.document.add_paragraph(style=kind + depth)
+            self.paragraph = self.paragraphs.add(kind + depth)
         elif tag in ("strong", "b"):
             self.bold += 1
         elif tag in ("em", "i"):

@@ -34,6 +34,16 @@ def test_sections_parties_and_fingerprint() -> None:
     assert headings[:3] == ["1. The parties", "2. Shared goal", "3. The alliance"]
     assert headings[-3:] == ["10.7 Costs", "11. Legal status and signing", "Signatures"]
     assert "10. Provisions" in headings
+    styles = [(p.style.name, p.text) for p in document.paragraphs if p.style is not None]
+    assert styles[:2] == [("Subtitle", "Memorandum of understanding"), ("Title", "Test Alliance")]
+    assert {name for name, _ in styles} == {
+        "Subtitle",
+        "Title",
+        "Heading 1",
+        "Heading 2",
+        "List Bullet",
+        "Normal",
+    }
     text = "\n".join(p.text for p in document.paragraphs)
     assert "Alpha Group, represented by Alpha Group Lead, Director." in text
     short = fingerprint(signed_terms(coalition(purpose="Pass the **levy**."))).short

@@ -125,3 +125,14 @@ def test_only_the_shards_of_changed_by_products_are_written_again(
 def test_garbled_by_products_are_an_error(data: bytes) -> None:
     with pytest.raises(ValueError, match=r"end early|decode"):  # UnicodeDecodeError is one
         index._unframe(data)
+
+
+def test_the_weasyprint_version_is_the_one_its_record_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+    from importlib.metadata import version
+
+    assert index.weasyprint_version() == version("weasyprint")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # not found that way
+    assert index.weasyprint_version() == version("weasyprint")

@@ -67,3 +67,15 @@ def test_a_build_with_nothing_changed_renders_nothing(sample: Path) -> None:
     again = imported(*args)
     assert "playbook_builder.index" in again
     assert again.isdisjoint(RENDERING), sorted(again & set(RENDERING))
+
+
+def test_the_command_leaves_what_it_made_to_be_freed_not_collected() -> None:
+    """The process ends with the command: the collector's last pass is spared."""
+    code = (
+        "import gc, sys\nfrom playbook_builder.cli import main\n"
+        "sys.argv = ['playbook', '--version']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(gc.get_freeze_count() > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-1] == "True"

@@ -537,7 +537,7 @@ def test_a_change_that_changes_no_output_writes_nothing(crowded: Path, tmp_path:
 def test_a_forged_detail_is_not_believed(crowded: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
     _staged(crowded, out)
-    _forge(crowded, b"detail.json", b'"advisories": ', b'"advisories": 1')
+    _forge(crowded, b"detail.marshal", b"advisories", b"advisorieZ")
     _edit(crowded / "coalitions/trade-2.yaml", "purpose: ", "purpose: Again, ")
     built, said = _staged(crowded, out)
     assert said["load"].startswith("5 coalition files")  # everything, as with no index

@@ -3,7 +3,7 @@ all; by-products cut short are never read as something else."""
 
 from __future__ import annotations
 
-import json
+import marshal
 from pathlib import Path
 
 import pytest
@@ -63,7 +63,7 @@ def _shard(store: Cache, out: Path) -> Path:
     """The file of the one shard of by-products `_detail()` has."""
     entry = store.get(index._detail_key(out, False))
     assert entry is not None
-    (name,) = json.loads(entry["detail.json"])["shards"].values()
+    (name,) = marshal.loads(entry["detail.marshal"])["shards"].values()
     return store._path(index._extras_key(out, False, name))
 
 

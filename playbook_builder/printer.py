@@ -55,6 +55,7 @@ def _start(pipes: Sequence[Pipe], builds: Sequence[Pipe]) -> None:
         for pipe in pipes:
             _say(pipe, ("missing", str(err)))
         return
+    pdf.parse_declarations()  # once for all the printers
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the others are not waited for
     # What was imported lives as long as the printer: the collector need not walk it at
     # every collection while a packet is laid out (as the build freezes its workspace)

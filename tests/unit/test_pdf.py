@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from playbook_builder import pdf
+from tests.conftest import REPO
 
 
 def test_a_file_comes_with_its_type(tmp_path: Path) -> None:
@@ -42,3 +45,23 @@ def test_weasyprint_subsets_fonts_with_them() -> None:
     if not hasattr(weasyprint.pdf.fonts, "ffi"):
         pytest.fail("WeasyPrint's font subsetting no longer names `ffi`: look at pdf.py again")
     assert isinstance(weasyprint.pdf.fonts.ffi, pdf._OpenArrays)
+
+
+def test_the_declarations_a_packet_needs_are_parsed_ahead() -> None:
+    """After `parse_declarations`, printing the samples' packets (in a fresh process)
+    makes cffi parse no declaration of its own: the list is what WeasyPrint asks for."""
+    code = f"""
+import pathlib
+from playbook_builder import build, pdf
+from weasyprint.text.ffi import ffi
+ready = build.prepare(pathlib.Path({str(REPO)!r}), None)
+jobs = [build.packet_job(ready, v, kind) for v in ready.facts for kind in ("mou", "briefing")]
+pdf.parse_declarations()
+ahead = set(ffi._parsed_types)
+for job in jobs:
+    pdf.render_pdf(**job)
+print(sorted(set(ffi._parsed_types) - ahead))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

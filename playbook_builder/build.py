@@ -432,6 +432,7 @@ class _Layout:
                 {"t": advise.THRESHOLDS},
                 ready.markdown,
                 ready.found.root,
+                store,
             )
         )
         self.keys = _keys(ready, self.guide, packet_links)

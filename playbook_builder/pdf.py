@@ -114,6 +114,7 @@ def _declare_arrays_once() -> None:
 
 
 _declare_arrays_once()
+mimetypes.init()  # the system's table of file types, read once before a printer forks
 
 _DECLARATIONS = (
     "PangoFcFontMap *",
@@ -142,7 +143,6 @@ def parse_declarations() -> None:
             ffi.typeof(declaration)
         except CDefError:  # another WeasyPrint: it parses its own when it needs them
             continue
-mimetypes.init()  # the system's table of file types, read once before a printer forks
 
 
 def fast_subsetting() -> bool:

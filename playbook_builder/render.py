@@ -595,8 +595,9 @@ def _json(view: CoalitionFacts) -> bytes:
 class Organisation:
     name: str
     sectors: tuple[str, ...]
-    memberships: tuple[Markup, ...]
-    """A row per coalition it is in (the coalition, its status and roles there)."""
+    memberships: _Rows
+    """A row per coalition it is in (the coalition, its status and roles there), made by
+    that coalition's rendering: 4,786 rows at 1,000 coalitions."""
     hours: int
     funding: tuple[str, ...]
 
@@ -618,8 +619,8 @@ def _organisations(parts: Sequence[Mapping[str, Any]]) -> tuple[Organisation, ..
             Organisation(
                 name=entries[0][1],
                 sectors=_present(entry[2] for entry in entries if entry[2]),
-                memberships=tuple(
-                    Markup(entry[6]) for entry in sorted(entries, key=lambda entry: entry[5])
+                memberships=_Rows(
+                    entry[6] for entry in sorted(entries, key=lambda entry: entry[5])
                 ),
                 hours=sum(entry[3] for entry in entries),
                 funding=tuple(money(v, k) for k, v in sorted(funding.items())),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -347,6 +348,27 @@ def test_a_workspace_template_may_walk_the_rows_one_by_one(sample: Path, run: Ru
     assert "<!-- 2 first, 3 in all -->" in page
     assert page.count('class="coalition-link"') == 3  # rows as HTML, not escaped text
     assert "&lt;tr" not in page
+
+
+def test_a_workspace_partners_page_may_walk_an_organisations_rows(sample: Path, run: Run) -> None:
+    """The built-in partners page prints an organisation's coalitions whole; a copy that
+    walks them one by one (as the built-in one did) gets each as HTML."""
+    (sample / "templates").mkdir()
+    partners = (REPO / "templates" / "partners.html").read_text()
+    assert "{{ org.memberships }}" in partners
+    (sample / "templates" / "partners.html").write_text(
+        partners.replace(
+            "{{ org.memberships }}",
+            "{% for row in org.memberships %}<!-- {{ loop.index }} -->{{ row }}{% endfor %}",
+        )
+    )
+    assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
+    ours = (sample / "site/partners.html").read_text()
+    (sample / "templates" / "partners.html").unlink()
+    assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
+    built_in = (sample / "site/partners.html").read_text()
+    assert "<!-- 1 -->" in ours
+    assert re.sub(r"<!-- \d+ -->", "", ours) == built_in  # the same rows, as HTML
 
 
 def test_the_output_cannot_replace_the_workspace(sample: Path, run: Run) -> None:

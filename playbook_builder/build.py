@@ -920,7 +920,9 @@ def build(
         keep_replaced = detail is not None and untouched and use_cache  # it says what it holds
         with (
             write.locked(target),
-            write.Staging(target, spare, keep_replaced=keep_replaced, seen=site) as staging,
+            write.Staging(
+                target, spare, keep_replaced=keep_replaced, seen=site, spare_new=use_cache
+            ) as staging,
         ):
             made = render_outputs(
                 ready,
@@ -964,8 +966,11 @@ def build(
                     for key, names in made.owned.items()
                 }
                 set_aside = None
-                if wrote and detail is not None and staging.set_aside is not None:
-                    set_aside = write.Spare(detail.site, staging.set_aside)
+                held = staging.spare_files
+                if held is None and detail is not None:
+                    held = detail.site  # the replaced site: as the last build left it
+                if wrote and held is not None and staging.set_aside is not None:
+                    set_aside = write.Spare(held, staging.set_aside)
                 left = index.Detail(bundles, _recorded(ready, made.keys), shas, set_aside)
                 index.record(store, resolved, pdf, snapshot, summary, left, detail)
         store.prune()

@@ -8,7 +8,8 @@ build at a time holds the output's lock; the next one clears what a killed build
 The site a build replaces is kept beside the output as its spare (`.site.spare`), and
 the next build fills that in place of a fresh folder: it writes only the files that
 differ from it and deletes those it no longer has, instead of making every folder and
-linking every file again (a thousand coalitions are ten thousand files). The build index
+linking every file again (a thousand coalitions are ten thousand files). A build that
+replaced no site (the first) makes the spare of links to its own files. The build index
 vouches for what the spare holds; a spare that is not exactly as it was left is not used.
 
 What a folder is on disk (every file's name, size, times and inode) is taken by walking
@@ -175,6 +176,7 @@ class Staging:
         *,
         keep_replaced: bool = False,
         seen: Tree | None = None,
+        spare_new: bool = False,
     ) -> None:
         refuse_links(out)
         self.out = out.resolve()
@@ -183,6 +185,11 @@ class Staging:
         self.keep_replaced = keep_replaced
         """Set the site that `finish` replaces aside as the next build's spare: the
         caller knows what it holds (it is as the previous build left it)."""
+        self.spare_new = spare_new
+        """When no replaced site is set aside (there was none, or it was not as left),
+        make the next build's spare of links to the new site's files."""
+        self.spare_files: Mapping[str, str] | None = None
+        """What the spare holds when `finish` made it of the new site (SHA-256 by name)."""
         self._seen = seen
         """`out` as the caller walked it (`looked`), if nothing touched it since."""
         self._touched: set[str] = set()
@@ -286,6 +293,14 @@ class Staging:
                 self._spare.removed = True
             state = self.out.parent / f".{self.out.name}.state"
             tree = self._new_tree()
+            if self.set_aside is None and self.spare_new:
+                # a first build (or one after the site was touched) leaves a spare too,
+                # so that the next one fills it instead of linking every file anew
+                linked = self._spare.link(self.out, self.shas)
+                tree = _walk(self.out)  # a new link moves its file's change time
+                if linked:
+                    self.set_aside = _state(str(self._spare.path), tree.stamps)
+                    self.spare_files = dict(self.shas)
             self.size = tree.size
             state.write_text(f"{_contents_digest(self.shas)}\n{tree.state}\n")
         except OSError as err:
@@ -417,6 +432,31 @@ class _SpareFolder:
                     break
                 relative = os.path.dirname(relative)  # noqa: PTH120
         return dropped
+
+    def link(self, out: Path, names: Collection[str]) -> bool:
+        """Make the spare of hard links to the files `names` of `out`; False if it cannot
+        be made (what was begun is deleted)."""
+        made = None
+        try:
+            if self.path.is_symlink() or self.path.is_file():
+                self.path.unlink()
+            elif self.path.exists():
+                shutil.rmtree(self.path)
+            made = tempfile.mkdtemp(prefix=f".{out.name}.spare-", dir=out.parent)
+            folders: set[str] = set()
+            for name in sorted(names):
+                target = os.path.join(made, name)  # noqa: PTH118
+                parent = os.path.dirname(target)  # noqa: PTH120
+                if parent not in folders:
+                    os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+                    folders.add(parent)
+                os.link(os.path.join(out, name), target)  # noqa: PTH118
+            os.rename(made, self.path)  # noqa: PTH104
+        except OSError:
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
+            return False
+        return True
 
     def set_aside(self, retired: Path, seen: Tree | None, touched: Set[str]) -> str | None:
         """Keep the replaced site as the spare; the state of its files, or None if it

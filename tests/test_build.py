@@ -231,7 +231,7 @@ def test_a_failed_build_leaves_the_site_untouched(built: Path, sample: Path, run
     assert "nothing was written" in result.stderr
     assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == before
     leftovers = sorted(p.name for p in sample.iterdir() if p.name.startswith(".site"))
-    assert leftovers == [".site.lock", ".site.state"]
+    assert leftovers == [".site.lock", ".site.spare", ".site.state"]  # the spare: the first build's
 
 
 def test_a_rebuild_with_nothing_new_leaves_the_site_alone(

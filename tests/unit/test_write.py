@@ -202,15 +202,21 @@ def test_the_states_a_build_tells_without_walking_are_what_a_walk_finds(
         kept = {n: sha for n, sha in kept.items() if rng.random() < 0.7}  # the rest rewritten
         seen = write.looked(out, write.state_of(out))
         walks.clear()
-        with write.Staging(out, spare, keep_replaced=seen is not None, seen=seen) as staging:
+        with write.Staging(
+            out, spare, keep_replaced=seen is not None, seen=seen, spare_new=True
+        ) as staging:
             fresh = {n: b for n, b in files.items() if n not in kept}
             assert write.write_site(fresh, out, kept=kept, staging=staging)
         assert _tree(out) == files
         assert write.state_of(out).split("\n")[1] == walk(out.resolve()).state
-        assert staging.set_aside == (walk(tmp_path / ".site.spare").state if build else None)
-        if build > 1:
+        assert staging.set_aside == walk(tmp_path / ".site.spare").state
+        # the first build links a spare of its own site; the others set the replaced one aside
+        held = staging.spare_files if staging.spare_files is not None else write.digests(site)
+        assert _tree(tmp_path / ".site.spare") == (files if build == 0 else site)
+        assert held == write.digests(_tree(tmp_path / ".site.spare"))
+        if build:
             assert walks == [".site.spare"]  # the spare, to take it; nothing after the swap
-        spare = write.Spare(write.digests(site), staging.set_aside) if staging.set_aside else None
+        spare = write.Spare(held, staging.set_aside)
         site = files
 
 
@@ -218,14 +224,13 @@ def test_a_build_that_makes_what_is_there_leaves_the_site_untouched(tmp_path: Pa
     """It took the spare, which shares files with the site, and deletes it unused:
     the site's state is taken again, so that it still counts as untouched."""
     out = tmp_path / "site"
-    first = {"a.html": b"1", "x/b.html": b"2"}
-    second = {"a.html": b"one", "x/b.html": b"2"}  # x/b.html: linked, shared with the spare
-    _build(out, first, None)
-    made = _build(out, second, None)
-    assert made.set_aside is not None
-    spare = write.Spare(write.digests(first), made.set_aside)
-    with write.Staging(out, spare, keep_replaced=True) as staging:
-        staging.add("a.html", b"one")
+    files = {"a.html": b"1", "x/b.html": b"2"}
+    with write.Staging(out, spare_new=True) as staging:
+        write.write_site(files, out, staging=staging)
+    assert staging.set_aside is not None
+    spare = write.Spare(write.digests(files), staging.set_aside)
+    with write.Staging(out, spare, keep_replaced=True, spare_new=True) as staging:
+        staging.add("a.html", b"1")
         assert not write.write_site({"x/b.html": b"2"}, out, staging=staging)
     assert write.untouched(out, write.state_of(out))
-    assert _tree(out) == second
+    assert _tree(out) == files

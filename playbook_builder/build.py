@@ -893,7 +893,7 @@ def build(
         summary, day = looked.same
         return Built.of(resolved, summary, day, summary.coalitions, unchanged=True)
     seen = looked.seen or (index.snapshot(found) if use_cache else {})
-    site = looked.site if looked.untouched else None
+    site = looked.site  # walked when `look` told what changed
     if site is None and saved is not None:
         site = write.looked(resolved, saved.state)
     untouched = site is not None

@@ -480,12 +480,6 @@ class Look:
             return self.reading.result()
         return details(self.store, self.out, pdf, self.saved) if self.saved else None
 
-    @property
-    def untouched(self) -> bool:
-        """Whether the output folder was found as the last build left it (`compare`
-        looked when it tells what changed)."""
-        return self.changed is not None
-
 
 def look(
     root: Path | None, out: Path | None, pdf: bool, today: datetime.date | None, use_cache: bool

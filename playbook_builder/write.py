@@ -291,18 +291,16 @@ class Staging:
             elif retired is not None:
                 shutil.rmtree(retired, ignore_errors=True)
                 self._spare.removed = True
-            state = self.out.parent / f".{self.out.name}.state"
-            tree = self._new_tree()
-            if self.set_aside is None and self.spare_new:
-                # a first build (or one after the site was touched) leaves a spare too,
-                # so that the next one fills it instead of linking every file anew
-                linked = self._spare.link(self.out, self.shas)
-                tree = _walk(self.out)  # a new link moves its file's change time
-                if linked:
-                    self.set_aside = _state(str(self._spare.path), tree.stamps)
-                    self.spare_files = dict(self.shas)
+            # a first build (or one after the site was touched) leaves a spare too, so
+            # that the next one fills it instead of linking every file anew
+            linked = self.set_aside is None and self.spare_new
+            linked = linked and self._spare.link(self.out, self.shas)
+            tree = _walk(self.out) if linked else self._new_tree()  # a link moves ctimes
+            if linked:
+                self.set_aside = _state(str(self._spare.path), tree.stamps)
+                self.spare_files = dict(self.shas)
             self.size = tree.size
-            state.write_text(f"{_contents_digest(self.shas)}\n{tree.state}\n")
+            _state_file(self.out).write_text(f"{_contents_digest(self.shas)}\n{tree.state}\n")
         except OSError as err:
             raise PlaybookError(_cannot_write(self.out, err)) from err
 
@@ -322,7 +320,7 @@ class Staging:
         """Record `out` as it is now, after `unchanged` found it as the last build left
         it: deleting the new folder, when it was the spare, moved the change times of
         the files it shared with `out` (the next build would take them as touched)."""
-        state = self.out.parent / f".{self.out.name}.state"
+        state = _state_file(self.out)
         try:
             contents = state.read_text().split("\n")[0]
             state.write_text(f"{contents}\n{_walk(self.out).state}\n")
@@ -433,15 +431,20 @@ class _SpareFolder:
                 relative = os.path.dirname(relative)  # noqa: PTH120
         return dropped
 
+    def _clear(self) -> None:
+        """Delete what is at the spare's path (deleting links moves other links' ctimes)."""
+        if self.path.is_symlink() or self.path.is_file():
+            self.path.unlink()
+        elif self.path.exists():
+            self.removed = True
+            shutil.rmtree(self.path)
+
     def link(self, out: Path, names: Collection[str]) -> bool:
         """Make the spare of hard links to the files `names` of `out`; False if it cannot
         be made (what was begun is deleted)."""
         made = None
         try:
-            if self.path.is_symlink() or self.path.is_file():
-                self.path.unlink()
-            elif self.path.exists():
-                shutil.rmtree(self.path)
+            self._clear()
             made = tempfile.mkdtemp(prefix=f".{out.name}.spare-", dir=out.parent)
             folders: set[str] = set()
             for name in sorted(names):
@@ -455,6 +458,7 @@ class _SpareFolder:
         except OSError:
             if made is not None:
                 shutil.rmtree(made, ignore_errors=True)
+                self.removed = True
             return False
         return True
 
@@ -463,11 +467,7 @@ class _SpareFolder:
         cannot be kept (it is then deleted). `seen` is the site as walked before the
         build (`looked`): its files the build did not touch are as they were then."""
         try:
-            if self.path.is_symlink() or self.path.is_file():
-                self.path.unlink()
-            elif self.path.exists():
-                shutil.rmtree(self.path)
-                self.removed = True
+            self._clear()
             retired.rename(self.path)
             told = None
             if seen is not None and not self.removed:
@@ -515,11 +515,15 @@ def write_site(
 
 def state_of(out: Path) -> str:
     """What the output folder's state file says of the folder the last build left."""
-    out = Path(os.path.abspath(out))  # noqa: PTH100 - absolute without following links
     try:
-        return (out.parent / f".{out.name}.state").read_text()
+        return _state_file(Path(os.path.abspath(out))).read_text()  # noqa: PTH100 - no links followed
     except OSError:
         return ""
+
+
+def _state_file(out: Path) -> Path:
+    """Where the state of the output folder `out` is recorded: beside it."""
+    return out.parent / f".{out.name}.state"
 
 
 def untouched(out: Path, state: str) -> bool:

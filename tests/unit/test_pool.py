@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -24,15 +25,36 @@ def test_tasks_not_begun_are_not_run_once_the_caller_stops(tmp_path: Path) -> No
 
     def render(task: pool.Task) -> pool.Result:  # runs in a forked worker
         (tmp_path / task.slug).touch()
-        time.sleep(0.05)
+        time.sleep(0.005)
         return pool.Result(task.slug, {}, None, ())
 
-    tasks = [pool.Task(f"c{n:02d}", True) for n in range(40)]
+    tasks = [pool.Task(f"c{n:03d}", True) for n in range(400)]
     results = pool.run(render, tasks, 2)
     next(results)
     results.close()
     begun = len(list(tmp_path.iterdir()))
-    assert 1 <= begun <= 10  # the first, those under way and those queued for a worker
+    # pages go out in batches of up to 32: those done by the time the caller stopped,
+    # those under way and those queued for a worker (three) were begun; not the rest
+    assert 1 <= begun <= 8 * 32
+
+
+def test_pages_go_out_in_batches_and_packets_parts_alone() -> None:
+    """Pages go out in batches, several to each worker, so that they end close together;
+    each part of a packet goes out alone, so that one packet's parts use every core."""
+
+    def render(task: pool.Task) -> pool.Result:  # runs in a forked worker
+        time.sleep(0.3 if task.packet else 0.005)
+        return pool.Result(task.slug, {"pid": str(os.getpid()).encode()}, None, ())
+
+    pages = [pool.Task(f"c{n:03d}", True) for n in range(64)]
+    parts = [pool.Task("p", False, ("mou",)), pool.Task("p", False, ("briefing",))]
+    results = list(pool.run(render, [*parts, *pages], 2))
+    assert sorted(r.slug for r in results) == sorted(t.slug for t in [*parts, *pages])
+    by_page = {int(r.pages["pid"]) for r in results if r.slug != "p"}
+    by_part = [int(r.pages["pid"]) for r in results if r.slug == "p"]
+    assert len(by_page) == 2
+    assert os.getpid() not in by_page
+    assert len(set(by_part)) == 2
 
 
 def _sigint_handling() -> object:

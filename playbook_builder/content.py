@@ -85,6 +85,10 @@ def _safe_user_link(url: str) -> bool:
     return match is None or match.group(1).lower() in _USER_SCHEMES
 
 
+_USER_TEXTS_KEPT = 4096
+"""At most this many user texts' HTML are kept (a few MB at most)."""
+
+
 class Markdown:
     """The two Markdown renderers: guidance (ours) and user text (coalition files)."""
 
@@ -97,6 +101,9 @@ class Markdown:
         )
         self.user_md = MarkdownIt("js-default").disable("image")
         self.user_md.validateLink = _safe_user_link  # type: ignore[method-assign]
+        self._user_html: dict[str, str] = {}
+        """User text laid out so far: the standard clauses of the MOU are the same text
+        in every coalition of a workspace (4 of the 9 texts of each coalition's MOU)."""
 
     def guide(self, text: str) -> tuple[str, tuple[Section, ...]]:
         """Guidance Markdown -> HTML, with `.md` links pointing at the built pages.
@@ -122,6 +129,14 @@ class Markdown:
 
     def user(self, text: str) -> str:
         """A coalition file's Markdown (an MOU clause) -> HTML, as strictly as possible."""
+        html = self._user_html.get(text)
+        if html is None:
+            if len(self._user_html) >= _USER_TEXTS_KEPT:
+                self._user_html.clear()
+            html = self._user_html[text] = self._user(text)
+        return html
+
+    def _user(self, text: str) -> str:
         tokens = self.user_md.parse(text)
         for token in tokens:
             for child in token.children or ():

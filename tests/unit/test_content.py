@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from playbook_builder import advise, content
 from playbook_builder.cache import Cache
 from playbook_builder.workspace import builtin_dir
@@ -38,3 +40,26 @@ def test_the_guide_taken_from_the_cache_is_the_guide_laid_out(tmp_path: Path) ->
     mine = next(p for p in again if p.name == "models")
     assert mine.title == "Our models, again"
     assert mine.edit == "content/models.md"
+
+
+def test_user_text_laid_out_again_is_what_it_was_the_first_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The HTML of user text is kept and reused (the MOU's standard clauses repeat in every
+    coalition): every text, repeated or not, and past the number kept, comes out as a
+    renderer that has seen nothing else makes it."""
+    monkeypatch.setattr(content, "_USER_TEXTS_KEPT", 3)
+    texts = [
+        "Each partner bears its own costs.",
+        "See [the plan](https://example.org/plan) *now*.",
+        "Each partner bears its own costs.",
+        "1. first\n2. second",
+        "<script>alert(1)</script> & more",
+        "See [the plan](https://example.org/plan) *now*.",
+        "Each partner bears its own costs.",
+    ]
+    kept = content.Markdown()
+    laid_out = [kept.user(text) for text in texts]
+    assert laid_out == [content.Markdown().user(text) for text in texts]
+    assert 'rel="nofollow noopener noreferrer"' in laid_out[5]
+    assert "<script>" not in laid_out[4]

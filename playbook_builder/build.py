@@ -588,7 +588,6 @@ class _Layout:
                 [json.loads(by[_PART]) for by in extra],
                 [by[_ICS].encode() for by in extra],
                 self.guide,
-                ready.markdown,
             )
             shared.update(render.guide_pages(ready.renderer, self.guide))
             # A build that loaded only the changed files meets these inputs again only if

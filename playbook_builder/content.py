@@ -13,7 +13,7 @@ import dataclasses
 import marshal
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
@@ -46,6 +46,9 @@ class Section:
     title: str
     text: str
     """The plain text under the heading, up to the next heading."""
+    words: str = ""
+    """That text without its Markdown (for the search index), worked out once with the
+    page rather than at every build."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,8 @@ class Markdown:
                     if match:
                         child.attrSet("href", f"{match.group(1)}.html{match.group(2) or ''}")
         html = self.guide_md.renderer.render(tokens, self.guide_md.options, {})
-        return html, _sections(tokens)
+        sections = tuple(replace(s, words=self.plain(s.text)) for s in _sections(tokens))
+        return html, sections
 
     def user(self, text: str) -> str:
         """A coalition file's Markdown (an MOU clause) -> HTML, as strictly as possible."""
@@ -244,7 +248,9 @@ def _stored_page(
     """The page at `path` as `make` lays it out, kept in `store` under its bytes, the
     context its template sees and the tool's version."""
     try:
-        key = digest(["guide page", __version__, repr(context), path.name, path.read_bytes()])
+        key = digest(
+            ["guide page, with its words", __version__, repr(context), path.name, path.read_bytes()]
+        )
     except OSError:  # `make` says what is wrong with it
         key = None
     found = store.get(key) if store is not None and key is not None else None
@@ -256,14 +262,14 @@ def _stored_page(
                 title=title,
                 order=order,
                 html=html,
-                sections=tuple(Section(*section) for section in sections),
+                sections=tuple(Section(a, t, x, w) for a, t, x, w in sections),
                 source=path,
             )
         except (EOFError, KeyError, TypeError, ValueError):
             pass  # not what this function stores: laid out again
     page = make()
     if store is not None and key is not None:
-        sections = [(s.anchor, s.title, s.text) for s in page.sections]
+        sections = [(s.anchor, s.title, s.text, s.words) for s in page.sections]
         data = marshal.dumps((page.title, page.order, page.html, sections))
         store.put(key, {"page.marshal": data})
     return page

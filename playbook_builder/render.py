@@ -431,7 +431,6 @@ def shared_pages(
     parts: Sequence[Mapping[str, Any]],
     events: Iterable[bytes],
     guide: Sequence[GuidePage],
-    markdown: Markdown,
 ) -> dict[str, bytes]:
     """The pages about every coalition at once: dashboard, partners, reviews, decision
     log and search, put together from each coalition's part (`shared_part`, loaded) and
@@ -486,7 +485,7 @@ def shared_pages(
     pages["decisions.html"] = renderer.page(
         "decisions.html", "", v=None, log=rows, rows=rows, show_coalition=True, **common
     )
-    pages["assets/search-index.js"] = _search_index(parts, guide, markdown)
+    pages["assets/search-index.js"] = _search_index(parts, guide)
     return pages
 
 
@@ -665,9 +664,7 @@ def _search_entries(view: CoalitionFacts) -> list[dict[str, str]]:
     return entries
 
 
-def _search_index(
-    parts: Sequence[Mapping[str, Any]], guide: Sequence[GuidePage], markdown: Markdown
-) -> bytes:
+def _search_index(parts: Sequence[Mapping[str, Any]], guide: Sequence[GuidePage]) -> bytes:
     """The search index as a script (a JSON file cannot be fetched from file:// pages)."""
     entries: list[dict[str, str]] = []
     for part in sorted(parts, key=lambda part: part["slug"]):
@@ -683,7 +680,7 @@ def _search_index(
                     "t": title,
                     "u": f"guide/{page.name}.html{anchor}",
                     "k": "Guide",
-                    "x": markdown.plain(section.text)[:400],
+                    "x": section.words[:400],
                 }
             )
     body = json.dumps(

@@ -33,7 +33,10 @@ def test_the_guide_taken_from_the_cache_is_the_guide_laid_out(tmp_path: Path) ->
     hits = store.hits
     assert _guide(folder, store) == laid_out  # taken from the store
     assert store.hits == hits + len(laid_out)
-    assert "Bridge from 12." in next(p for p in laid_out if p.name == "models").html
+    models = next(p for p in laid_out if p.name == "models")
+    assert "Bridge from 12." in models.html
+    # the words of each section, for the search index, kept with the page
+    assert [s.words for s in models.sections] == ["Bridge from 12.", "Text."]
     page.write_text("# Our models, again\n\nOther text.\n")  # laid out again
     again = _guide(folder, store)
     assert again == _guide(folder, None)

@@ -105,7 +105,7 @@ def events(slug: str, c: Coalition, dated: Sequence[Dated], today: date, host: s
 
 def _serialised(event: Event) -> bytes:
     """The event as `event.to_ical()` gives it: its content lines, each folded. icalendar
-    folds a line one character at a time (a third of the time a calendar took); an ASCII
+    folds a line one character at a time (a fifth of the time a calendar took); an ASCII
     line, nearly every line here, is folded here by slicing, by the same rule."""
     return b"".join(_folded(line) + b"\r\n" for line in event.content_lines() if line)
 

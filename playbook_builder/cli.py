@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import gc
 import json
 import os
 import sys
@@ -1099,6 +1100,4 @@ def main() -> None:
         # The process ends with the command: what it made need not be walked by the
         # collector once more on the way out (after a change among 1,000 coalitions,
         # 56 ms of the exit, measured). Frozen, it is simply freed.
-        import gc
-
         gc.freeze()

@@ -328,19 +328,25 @@ def test_a_workspace_can_restyle_the_rows_of_the_shared_pages(sample: Path, run:
     assert "Our Riverside" in (sample / "site/index.html").read_text()  # the site is as it was
 
 
+def _own_copy(sample: Path, name: str, old: str, new: str) -> None:
+    """A workspace copy of the built-in template `name`, with `old` (which it must hold)
+    written as `new`."""
+    built_in = (REPO / "templates" / name).read_text()
+    assert old in built_in
+    (sample / "templates").mkdir(exist_ok=True)
+    (sample / "templates" / name).write_text(built_in.replace(old, new))
+
+
 def test_a_workspace_template_may_walk_the_rows_one_by_one(sample: Path, run: Run) -> None:
     """The built-in dashboard prints its rows whole; a workspace's own copy written
     before that, which numbers them, still gets each row as HTML."""
-    (sample / "templates").mkdir()
-    dashboard = (REPO / "templates" / "index.html").read_text()
-    assert "{{ rows }}" in dashboard
-    (sample / "templates" / "index.html").write_text(
-        dashboard.replace(
-            "{{ rows }}",
-            "{% for row in rows %}<!-- row {{ loop.index }} of {{ rows|length }} -->{{ row }}"
-            "{% endfor %}"
-            "<!-- {{ rows[:2]|length }} first, {{ rows|reverse|list|length }} in all -->",
-        )
+    _own_copy(
+        sample,
+        "index.html",
+        "{{ rows }}",
+        "{% for row in rows %}<!-- row {{ loop.index }} of {{ rows|length }} -->{{ row }}"
+        "{% endfor %}"
+        "<!-- {{ rows[:2]|length }} first, {{ rows|reverse|list|length }} in all -->",
     )
     assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
     page = (sample / "site/index.html").read_text()
@@ -353,14 +359,11 @@ def test_a_workspace_template_may_walk_the_rows_one_by_one(sample: Path, run: Ru
 def test_a_workspace_partners_page_may_walk_an_organisations_rows(sample: Path, run: Run) -> None:
     """The built-in partners page prints an organisation's coalitions whole; a copy that
     walks them one by one (as the built-in one did) gets each as HTML."""
-    (sample / "templates").mkdir()
-    partners = (REPO / "templates" / "partners.html").read_text()
-    assert "{{ org.memberships }}" in partners
-    (sample / "templates" / "partners.html").write_text(
-        partners.replace(
-            "{{ org.memberships }}",
-            "{% for row in org.memberships %}<!-- {{ loop.index }} -->{{ row }}{% endfor %}",
-        )
+    _own_copy(
+        sample,
+        "partners.html",
+        "{{ org.memberships }}",
+        "{% for row in org.memberships %}<!-- {{ loop.index }} -->{{ row }}{% endfor %}",
     )
     assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
     ours = (sample / "site/partners.html").read_text()

@@ -121,6 +121,7 @@ class Renderer:
         self.env = kind(
             loader=_FencedLoader([str(d) for d in template_dirs]),
             bytecode_cache=TemplateCode(kind.__name__),
+            auto_reload=False,
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,

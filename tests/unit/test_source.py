@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path, PurePosixPath
 
+import pytest
+import yaml
+
+from playbook_builder import source
 from playbook_builder.source import describe, field_path, parse, read_text
 
 SHOWN = PurePosixPath("coalitions/x.yaml")
@@ -62,3 +67,39 @@ def test_how_values_read_in_messages() -> None:
     assert describe(parsed.nodes[("c",)]) == "a list of 2 items"
     assert describe(parsed.nodes[("d",)]) == "an empty value"
     assert field_path(("partners", 1, "scores")) == "partners[1].scores"
+
+
+# plain values of every implicit type YAML 1.1 resolves, and strings that look like them
+LOOK_ALIKES = [
+    *("1", "-7", "0x1F", "0o17", "017", "1_000", "+3", "1:30", "190:20:30"),
+    *("1.5", "-.5", "1e3", "6.8523015e+5", ".inf", "-.Inf", ".nan", ".NaN"),
+    *("true", "True", "yes", "Yes", "on", "NO", "off", "y", "n"),
+    *("null", "Null", "~"),
+    *("2026-11-25", "2026-1-5", "2026-11-25T10:00:00Z", "2026-11-25 10:00:00.5 +1"),
+    *("=", "a", "1.2.3", "0x", "yes please", "twenty", "'quoted'", '"1"'),
+]
+
+
+def _tags(loader: type[yaml.SafeLoader], text: str) -> list[str]:
+    root = yaml.compose(text, Loader=loader)
+    assert root is not None
+    return [item.tag for pair in root.value for item in pair]
+
+
+def test_remembered_tags_are_the_ones_pyyaml_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each value's tag as a key, a value and a list item, read three times (the later
+    times from what the loader remembers, then past the bound, which starts it afresh)."""
+    text = "".join(f"{v}: [{v}, {v}]\nk{i}: {v}\n" for i, v in enumerate(LOOK_ALIKES))
+    text += "empty:\nlong: " + "1" * 100 + "\n"
+    expected = _tags(yaml.SafeLoader, text)
+    monkeypatch.setattr(source._Loader, "_tags", {})
+    assert _tags(source._Loader, text) == expected
+    assert _tags(source._Loader, text) == expected
+    monkeypatch.setattr(source._Loader, "_tags", {})
+    monkeypatch.setattr(source, "_TAGS_KEPT", 3)
+    assert _tags(source._Loader, text) == expected
+    assert len(source._Loader._tags) <= 3
+    parsed, problems = parse("a: 1\nb: yes\nc: 2026-11-25\nd: '1'\n", SHOWN)
+    assert problems == []
+    assert parsed is not None
+    assert parsed.data == {"a": 1, "b": True, "c": date(2026, 11, 25), "d": "1"}

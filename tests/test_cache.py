@@ -206,19 +206,21 @@ def test_a_loaded_file_entry_that_does_not_fit_is_loaded_again(workspace: Path) 
     keys: dict[str, str] = {}
     fresh = load.load_workspace(found, cached_loader(store, keys=keys))
     entries = [store.get(key) for key in sorted(keys.values())]
-    assert all(
-        entry is not None and set(entry) == {"coalition.json", "located.marshal"}
-        for entry in entries
-    )
-    unfit = [
-        {"coalition.json": b"{}", "located.marshal": marshal.dumps(({}, {}))},
-        {"coalition.json": entries[1]["coalition.json"]},  # type: ignore[index]
-        {**entries[2], "located.marshal": marshal.dumps(([1, 2], {}))},  # type: ignore[dict-item]
-    ]
-    for key, entry in zip(sorted(keys.values()), unfit, strict=True):
-        store.put(key, entry)
-    assert load.load_workspace(found, cached_loader(store)) == fresh
-    assert [store.get(key) for key in sorted(keys.values())] == entries  # stored again
+    assert all(entry is not None and set(entry) == {"loaded.marshal"} for entry in entries)
+    slug, path, source, plain, _, at = marshal.loads(entries[1]["loaded.marshal"])  # type: ignore[index]
+    old = {"coalition.json": b"{}", "located.marshal": marshal.dumps(({}, {}))}  # format before
+    for unfit in [
+        [
+            {"loaded.marshal": marshal.dumps(("a", "b", "c", {}, {}, {}))},  # not its record
+            {"loaded.marshal": marshal.dumps((slug, path, source, plain, [1, 2], at))},
+            {"loaded.marshal": b"\xff not marshal"},
+        ],
+        [old, old, old],
+    ]:
+        for key, entry in zip(sorted(keys.values()), unfit, strict=True):
+            store.put(key, entry)
+        assert load.load_workspace(found, cached_loader(store)) == fresh
+        assert [store.get(key) for key in sorted(keys.values())] == entries  # stored again
 
 
 def test_a_build_stores_every_file_it_loaded(workspace: Path, tmp_path: Path) -> None:
@@ -245,7 +247,7 @@ def test_a_build_stores_every_file_it_loaded(workspace: Path, tmp_path: Path) ->
     store = Cache.for_workspace(workspace)
     for entry in (store.folder or tmp_path).glob("v2/*/*"):  # forget the loaded files only
         files = store.get(entry.parent.name + entry.name)
-        if files is not None and "coalition.json" in files:
+        if files is not None and "loaded.marshal" in files:
             entry.unlink()
     assert hits() == 0
     again = _build(workspace, tmp_path / "b")  # elsewhere: not a no-op, pages cached

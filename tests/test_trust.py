@@ -111,6 +111,10 @@ def _forged_load_entries(root: Path, slug: str) -> list[tuple[str, dict[str, byt
                 "located.marshal": marshal.dumps(located),
             },
         ),
+        (
+            _digest(["load, in marshal", __version__, path, text, config_json]),
+            {"loaded.marshal": marshal.dumps((slug, path, text, record["coalition"], *located))},
+        ),
     ]
 
 

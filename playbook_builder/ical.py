@@ -14,6 +14,7 @@ serialised once and reused in the calendar of every coalition.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,60 @@ def calendar(title: str, event_blocks: Iterable[bytes]) -> bytes:
     return b"".join([_BEGIN_CALENDAR, *ordered, *event_blocks, _END])
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event of a coalition's calendar, before it is serialised."""
+
+    uid: str
+    day: date
+    """The day it falls on (all day: it ends the next day)."""
+    summary: str
+    description: str
+    rule: dict[str, str | int] | None = None
+    """How it recurs (an RRULE's parts), if it does."""
+
+
+def entries(slug: str, c: Coalition, dated: Sequence[Dated], host: str) -> list[Entry]:
+    """The events a coalition's calendar holds, in date order: check-ins and reviews are
+    one recurring event each."""
+    questions = "\n".join(c.review.questions) if c.review else ""
+    check_ins = [e.day for e in dated if e.kind == "check-in"]
+    review_days = [e.day for e in dated if e.kind == "review"]
+    found: list[Entry] = []
+
+    def add(
+        uid: str,
+        item: Dated,
+        summary: str,
+        description: str,
+        rule: dict[str, str | int] | None = None,
+    ) -> None:
+        uid = f"{slug}-{uid}@{host}"
+        found.append(Entry(uid, item.day, f"{c.name}: {summary}", description, rule))
+
+    for item in dated:
+        if item.kind == "window" and c.window is not None:
+            add("window", item, c.window.event, "The window that makes now the time.")
+        elif item.kind == "launch":
+            first_win = c.launch.first_win if c.launch else None
+            add("launch", item, "launch", first_win or "The first joint action.")
+        elif item.kind == "review" and item.day == review_days[0]:
+            every = c.review.every_months if c.review else None
+            rule: dict[str, str | int] | None = None
+            if every and len(review_days) > 1:
+                rule = {"FREQ": "MONTHLY", "INTERVAL": every, "COUNT": len(review_days)}
+            add("review", item, "review", questions, rule)
+        elif item.kind == "check-in" and item.day == check_ins[0]:
+            comm = c.communication
+            detail = f"{comm.minutes} minutes" + (f", {comm.channel}" if comm.channel else "")
+            repeated = {**_FREQ[comm.cadence], "COUNT": len(check_ins)}
+            add("check-in", item, f"{comm.cadence} check-in", detail, repeated)
+        elif item.kind == "sunset":
+            renewal = c.exit.renewal if c.exit and c.exit.renewal else ""
+            add("sunset", item, "sunset unless renewed", renewal)
+    return found
+
+
 def events(slug: str, c: Coalition, dated: Sequence[Dated], today: date, host: str) -> bytes:
     """One coalition's dated events as serialised VEVENTs."""
     from icalendar import Event, vDDDTypes, vRecur, vText
@@ -66,52 +121,20 @@ def events(slug: str, c: Coalition, dated: Sequence[Dated], today: date, host: s
     stamp = _line("DTSTAMP", vDDDTypes(datetime(today.year, today.month, today.day, tzinfo=UTC)))
     transparent = _line("TRANSP", vText("TRANSPARENT"))
     out: list[bytes] = []
-
-    def add(
-        uid: str,
-        day: date,
-        summary: str,
-        description: str,
-        rule: dict[str, str | int] | None = None,
-    ) -> None:
+    for entry in entries(slug, c, dated, host):
         lines = {
-            "UID": _line("UID", vText(f"{slug}-{uid}@{host}")),
+            "UID": _line("UID", vText(entry.uid)),
             "DTSTAMP": stamp,
-            "DTSTART": _line("DTSTART", vDDDTypes(day)),
-            "DTEND": _line("DTEND", vDDDTypes(day + timedelta(days=1))),
-            "SUMMARY": _line("SUMMARY", vText(f"{c.name}: {summary}")),
-            "DESCRIPTION": _line("DESCRIPTION", vText(description)),
+            "DTSTART": _line("DTSTART", vDDDTypes(entry.day)),
+            "DTEND": _line("DTEND", vDDDTypes(entry.day + timedelta(days=1))),
+            "SUMMARY": _line("SUMMARY", vText(entry.summary)),
+            "DESCRIPTION": _line("DESCRIPTION", vText(entry.description)),
             "TRANSP": transparent,
         }
-        if rule is not None:
-            lines["RRULE"] = _line("RRULE", vRecur(rule))
+        if entry.rule is not None:
+            lines["RRULE"] = _line("RRULE", vRecur(entry.rule))
         ordered = (lines[name] for name in _order(Event, tuple(lines)))
         out.append(b"".join([_BEGIN_EVENT, *ordered, _END_EVENT]))
-
-    questions = "\n".join(c.review.questions) if c.review else ""
-    check_ins = [e.day for e in dated if e.kind == "check-in"]
-    review_days = [e.day for e in dated if e.kind == "review"]
-    for item in dated:
-        if item.kind == "window" and c.window is not None:
-            add("window", item.day, c.window.event, "The window that makes now the time.")
-        elif item.kind == "launch":
-            first_win = c.launch.first_win if c.launch else None
-            add("launch", item.day, "launch", first_win or "The first joint action.")
-        elif item.kind == "review" and item.day == review_days[0]:
-            # one recurring event for the whole review schedule, like the check-ins
-            every = c.review.every_months if c.review else None
-            rule: dict[str, str | int] | None = None
-            if every and len(review_days) > 1:
-                rule = {"FREQ": "MONTHLY", "INTERVAL": every, "COUNT": len(review_days)}
-            add("review", item.day, "review", questions, rule)
-        elif item.kind == "check-in" and item.day == check_ins[0]:
-            comm = c.communication
-            detail = f"{comm.minutes} minutes" + (f", {comm.channel}" if comm.channel else "")
-            repeated = {**_FREQ[comm.cadence], "COUNT": len(check_ins)}
-            add("check-in", item.day, f"{comm.cadence} check-in", detail, repeated)
-        elif item.kind == "sunset":
-            renewal = c.exit.renewal if c.exit and c.exit.renewal else ""
-            add("sunset", item.day, "sunset unless renewed", renewal)
     return b"".join(out)
 
 

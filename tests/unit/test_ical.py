@@ -47,48 +47,25 @@ def _coalition(path: Path) -> Coalition:
 
 
 def _by_the_library(slug: str, c: Coalition, dated: Sequence[schedule.Event]) -> bytes:
-    """The calendar of one coalition made of icalendar's components."""
+    """The calendar of one coalition made of icalendar's components, from the same
+    entries."""
     cal = Calendar()
     cal.add("prodid", "-//playbook//coalition playbook//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", c.name)
-
-    def add(uid: str, day: date, summary: str, description: str) -> Event:
+    for entry in ical.entries(slug, c, dated, HOST):
         event = Event()
-        event.add("uid", f"{slug}-{uid}@{HOST}")
+        event.add("uid", entry.uid)
         event.add("dtstamp", datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC))
-        event.add("dtstart", day)
-        event.add("dtend", day + timedelta(days=1))
-        event.add("summary", f"{c.name}: {summary}")
-        event.add("description", description)
+        event.add("dtstart", entry.day)
+        event.add("dtend", entry.day + timedelta(days=1))
+        event.add("summary", entry.summary)
+        event.add("description", entry.description)
         event.add("transp", "TRANSPARENT")
+        if entry.rule is not None:
+            event.add("rrule", vRecur(entry.rule))
         cal.add_component(event)
-        return event
-
-    check_ins = [e.day for e in dated if e.kind == "check-in"]
-    reviews = [e.day for e in dated if e.kind == "review"]
-    for item in dated:
-        if item.kind == "window" and c.window is not None:
-            add("window", item.day, c.window.event, "The window that makes now the time.")
-        elif item.kind == "launch":
-            first_win = c.launch.first_win if c.launch else None
-            add("launch", item.day, "launch", first_win or "The first joint action.")
-        elif item.kind == "review" and item.day == reviews[0]:
-            questions = "\n".join(c.review.questions) if c.review else ""
-            event = add("review", item.day, "review", questions)
-            every = c.review.every_months if c.review else None
-            if every and len(reviews) > 1:
-                rule = {"FREQ": "MONTHLY", "INTERVAL": every, "COUNT": len(reviews)}
-                event.add("rrule", vRecur(rule))
-        elif item.kind == "check-in" and item.day == check_ins[0]:
-            comm = c.communication
-            detail = f"{comm.minutes} minutes" + (f", {comm.channel}" if comm.channel else "")
-            event = add("check-in", item.day, f"{comm.cadence} check-in", detail)
-            event.add("rrule", vRecur({**_FREQ[comm.cadence], "COUNT": len(check_ins)}))
-        elif item.kind == "sunset":
-            renewal = c.exit.renewal if c.exit and c.exit.renewal else ""
-            add("sunset", item.day, "sunset unless renewed", renewal)
     written: bytes = cal.to_ical()
     return written
 
@@ -122,6 +99,16 @@ def test_every_rhythm_of_check_ins_and_reviews_is_the_library_s(
         review=dataclasses.replace(base.review, every_months=every),
     )
     dated = schedule.events(c)
+    found = ical.entries("slug", c, dated, HOST)
+    rules = {entry.uid.split("@")[0]: entry.rule for entry in found}
+    assert rules["slug-check-in"] == {
+        **_FREQ[cadence],
+        "COUNT": sum(1 for e in dated if e.kind == "check-in"),
+    }
+    reviews = sum(1 for e in dated if e.kind == "review")
+    assert rules["slug-review"] == (
+        {"FREQ": "MONTHLY", "INTERVAL": every, "COUNT": reviews} if every and reviews > 1 else None
+    )
     assert _by_ical_py("slug", c, dated) == _by_the_library("slug", c, dated)
 
 

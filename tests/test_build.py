@@ -374,6 +374,21 @@ def test_a_workspace_partners_page_may_walk_an_organisations_rows(sample: Path, 
     assert re.sub(r"<!-- \d+ -->", "", ours) == built_in  # the same rows, as HTML
 
 
+def test_a_template_edited_between_builds_in_one_process_is_read_again(
+    sample: Path, run: Run
+) -> None:
+    """Builds read each template once (`serve` builds again and again in one process):
+    an edit between two builds shows in the second."""
+    _own_copy(sample, "mou.html", "Memorandum of understanding", "First wording")
+    assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
+    page = sample / "site/coalitions/housing-for-health/mou.html"
+    assert "First wording" in page.read_text()
+    _own_copy(sample, "mou.html", "Memorandum of understanding", "Second wording")
+    assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
+    assert "Second wording" in page.read_text()
+    assert "First wording" not in page.read_text()
+
+
 def test_the_output_cannot_replace_the_workspace(sample: Path, run: Run) -> None:
     for out in (sample, sample / "coalitions", sample.parent):
         result = run("build", "--root", sample, "--out", out)

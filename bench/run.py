@@ -65,7 +65,7 @@ PYTHON = [sys.executable, "-P"]
 PYTHONPATH (the checkout measured) decides which playbook_builder is imported."""
 
 
-def compile_sources() -> None:
+def compile_sources(source: Path | None = None) -> None:
     """Byte-compile the measured checkout, as `pip install` does for an installed package.
 
     Where PYTHONDONTWRITEBYTECODE is set (as on some CI machines), an editable checkout is
@@ -73,28 +73,38 @@ def compile_sources() -> None:
     installed copy pays, and that MkDocs (installed by pip) does not pay either.
     """
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(SOURCE / "playbook_builder")],
+        [sys.executable, "-m", "compileall", "-q", str((source or SOURCE) / "playbook_builder")],
         check=True,
         capture_output=True,
     )
 
 
-def environment() -> dict[str, str]:
-    """The environment of every measured process: the measured checkout first on the path."""
+def environment(source: Path | None = None) -> dict[str, str]:
+    """The environment of every measured process: the measured checkout (`source`, else
+    `SOURCE`) first on the path."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(SOURCE)
+    env["PYTHONPATH"] = str(source or SOURCE)
     env.pop("SOURCE_DATE_EPOCH", None)
     return env
 
 
 def timed(
-    command: list[str], cwd: Path | None = None, ok: tuple[int, ...] = (0,)
+    command: list[str],
+    cwd: Path | None = None,
+    ok: tuple[int, ...] = (0,),
+    source: Path | None = None,
 ) -> tuple[float, int]:
-    """Seconds, and the peak memory in KiB of the largest process the command ran."""
+    """Seconds, and the peak memory in KiB of the largest process the command ran (with
+    the checkout `source` measured, else `SOURCE`)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(
-        command, cwd=cwd or "/", capture_output=True, text=True, check=False, env=environment()
+        command,
+        cwd=cwd or "/",
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment(source),
     )
     seconds = time.perf_counter() - started
     if done.returncode not in ok:

@@ -1,0 +1,73 @@
+"""Two checkouts of playbook against each other: cold HTML-only builds, alternating.
+
+    python -m bench.ab BEFORE AFTER [--size 1000] [--rounds 12]
+
+BEFORE and AFTER are checkouts (a `git worktree` of each commit, say). On a shared
+machine a median of three runs of `bench.run` moves by a tenth from one run to the next
+(the same code measured 3.84 s and then 3.51 s on 2026-12-03), which hides a change of
+that size. Here the two build in turn, each from the same state (no site, no workspace
+cache, the tool's cache kept, as `bench.run` makes a cold build), so that whatever the
+machine does meanwhile falls on both; the medians and the quickest builds are printed.
+What each build leaves is set aside, not deleted, until the end (see `bench.run.clean`):
+about 170 MB a build at 1,000 coalitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import run as bench
+from bench.generate import generate
+
+
+def cold_builds(sources: list[Path], root: Path, rounds: int) -> list[list[float]]:
+    """Seconds of each cold HTML-only build of `root`, by source, the sources in turn."""
+    seconds: list[list[float]] = [[] for _ in sources]
+    for _ in range(rounds):
+        for times, source in zip(seconds, sources, strict=True):
+            bench.clean(root)
+            times.append(bench.timed(bench.playbook(root, "--no-pdf"), source=source)[0])
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("before", type=Path, help="The checkout measured first.")
+    parser.add_argument("after", type=Path, help="The checkout measured against it.")
+    parser.add_argument("--size", type=int, default=1000, help="Coalitions in the workspace.")
+    parser.add_argument("--rounds", type=int, default=12, help="Builds of each checkout.")
+    args = parser.parse_args()
+    sources = [args.before.resolve(), args.after.resolve()]
+    for source in sources:
+        if not (source / "playbook_builder").is_dir():
+            sys.exit(f"{source} is not a checkout of playbook (no playbook_builder/ in it)")
+        bench.compile_sources(source)
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / f"ws-{args.size}"
+        generate(root, args.size)
+        try:
+            for source in sources:  # each builds once first: the tool's cache is then made
+                bench.clean(root)
+                bench.timed(bench.playbook(root, "--no-pdf"), source=source)
+            before, after = cold_builds(sources, root, args.rounds)
+        finally:
+            bench.forget_set_aside()
+    out = sys.stdout
+    out.write(f"Cold builds, HTML only, {args.size} coalitions, {args.rounds} each, in turn:\n")
+    for name, source, times in (("before", sources[0], before), ("after", sources[1], after)):
+        listed = " ".join(f"{t:.2f}" for t in times)
+        out.write(
+            f"  {name} ({source}): median {statistics.median(times):.3f} s, "
+            f"quickest {min(times):.3f} s ({listed})\n"
+        )
+    median = statistics.median(after) / statistics.median(before)
+    quickest = min(after) / min(before)
+    out.write(f"  after / before: {median:.2f}x (medians), {quickest:.2f}x (quickest)\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import gc
 import json
 import re
 import shutil
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from playbook_builder import advise
+from playbook_builder import advise, build
 from tests.conftest import REPO, Run
 from tests.sitecheck import broken_links, parse
 
@@ -387,6 +389,26 @@ def test_a_template_edited_between_builds_in_one_process_is_read_again(
     assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
     assert "Second wording" in page.read_text()
     assert "First wording" not in page.read_text()
+
+
+def test_preparing_leaves_the_collector_as_it_was_and_what_it_made_to_the_oldest_generation(
+    sample: Path,
+) -> None:
+    """Preparing runs without the cyclic collector (whose passes over the loaded files
+    found nothing to free) and then hands what it made to the oldest generation, so that
+    the next pass of the young ones does not walk it all; the collector is left on or off
+    as the caller had it, and nothing frozen."""
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            ready = build.prepare(sample, datetime.date(2026, 11, 25))
+            assert gc.isenabled() is enabled
+            assert gc.get_freeze_count() == 0
+            young = {id(found) for found in gc.get_objects(0) + gc.get_objects(1)}
+            made = [ready.loaded, ready.loaded.coalitions[0], ready.facts[0], ready.renderer]
+            assert young.isdisjoint(id(thing) for thing in made)
+        finally:
+            gc.enable()
 
 
 def test_the_output_cannot_replace_the_workspace(sample: Path, run: Run) -> None:

@@ -13,7 +13,7 @@ import datetime
 import gc
 import json
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +21,7 @@ from typing import Any, Literal
 from playbook_builder import (
     __version__,
     advise,
+    collector,
     facts,
     history,
     index,
@@ -112,35 +113,10 @@ def prepare(
     `Prepared.others`. Unless what advice across files sees of a changed coalition (its
     name, the organisations voting in it) changed too: then every file is loaded.
     """
-    with _collecting_less():
+    with collector.paused():  # what is loaded and gathered lives to the end
         return _prepare(
             workspace.find(root), today, store, stages, store_later, recorded, changed, jobs
         )
-
-
-@contextmanager
-def _collecting_less() -> Iterator[None]:
-    """Leave the cyclic garbage collector off while preparing.
-
-    Loading and gathering make some hundred thousand objects per thousand coalitions
-    that live to the end and form no cycles. At the collector's usual pace its passes
-    over them were half the time of loading 1,000 coalitions from the cache (1.2 s
-    against 0.56 s without); at one pass per 100,000 new objects, still 86 ms of a cold
-    build of 1,000 (traced: six passes of 7-9 ms that found nothing, then one of 42 ms
-    over the two younger generations as the pace was set back). So it is off, and what
-    was made is then put in the oldest generation at once, whose next pass is due only
-    once it has grown by a quarter. (Cycles made meanwhile wait for that pass.)
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if gc.get_freeze_count() == 0:  # not inside a caller's freeze: leave that as it is
-            gc.freeze()  # moves every tracked object out of the generations...
-            gc.unfreeze()  # ...and back, into the oldest
-        if enabled:
-            gc.enable()
 
 
 def _prepare(

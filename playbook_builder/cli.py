@@ -369,7 +369,10 @@ def build_command(
         if looked.same is not None:
             _say_unchanged(looked, stages, started)
             return
-        from playbook_builder import build
+        from playbook_builder import collector
+
+        with collector.paused():  # modules live to the end
+            from playbook_builder import build
 
         try:
             built = build.build(

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from playbook_builder import collector
 from playbook_builder.errors import PlaybookError
 from playbook_builder.printed import Rendered
 
@@ -49,13 +50,14 @@ def _start(pipes: Sequence[Pipe], builds: Sequence[Pipe]) -> None:
         pipe.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that the finalizers run
-    try:
-        from playbook_builder import pdf
-    except (ImportError, OSError) as err:
-        for pipe in pipes:
-            _say(pipe, ("missing", str(err)))
-        return
-    pdf.parse_declarations()  # once for all the printers
+    with collector.paused():  # what is imported lives as long as the printer
+        try:
+            from playbook_builder import pdf
+        except (ImportError, OSError) as err:
+            for pipe in pipes:
+                _say(pipe, ("missing", str(err)))
+            return
+        pdf.parse_declarations()  # once for all the printers
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the others are not waited for
     # What was imported lives as long as the printer: the collector need not walk it at
     # every collection while a packet is laid out (as the build freezes its workspace)

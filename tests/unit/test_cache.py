@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,13 @@ def test_a_store_that_cannot_be_written_leaves_nothing_behind(
     monkeypatch.undo()
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [digest(["first"])[2:]]
     assert store.get(digest(["second"])) is None
+
+
+def test_a_cache_folder_deleted_meanwhile_is_made_again(tmp_path: Path) -> None:
+    store = Cache(tmp_path / "cache", os.urandom(32))
+    key = digest(["x"])
+    store.put(key, {"a": b"1"})
+    shutil.rmtree(tmp_path / "cache")
+    store.put(key, {"a": b"2"})  # not stored: its folder had gone
+    store.put(key, {"a": b"3"})
+    assert store.get(key) == {"a": b"3"}

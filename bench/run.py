@@ -459,6 +459,11 @@ def main() -> None:
             f"12 coalitions with packets, cold: --jobs 1 {one:.2f} s, --jobs 2 {two:.2f} s: "
             f"{one / two:.2f}x speed-up on {os.cpu_count()} cores."
         )
+        # the workspaces go with the folder; their caches, in the user's cache folder,
+        # would stay (270 MB for the 1,000 coalitions with packets): set aside, they are
+        # deleted at the end
+        for built in (*(base / f"ws-{size}" for size in sizes), sample_root):
+            clean(built)
     report(rows, sizes, notes, mkdocs is not None, hugo is not None, write=args.write)
 
 

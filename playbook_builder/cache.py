@@ -27,6 +27,8 @@ from playbook_builder.errors import PlaybookError
 
 MAGIC = b"playbook-cache 2\n"
 KEY_BYTES = 32
+_ENTRIES = "v2"
+"""The folder, in a cache's folder, of the entries in this format (older ones are pruned)."""
 _NEW = itertools.count()
 """Numbers the new files of stores, unique in a process (its id is in their names)."""
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -116,9 +118,13 @@ class Cache:
             return cls(None)  # a cache that cannot be kept is simply not used
         return cls(folder, secret)
 
-    def _path(self, key: str) -> Path:
+    def _bucket(self, key: str) -> str:
+        """The folder of `key`'s entry (a string: a build stores two entries a coalition)."""
         assert self.folder is not None
-        return self.folder / "v2" / key[:2] / key[2:]
+        return f"{self.folder}/{_ENTRIES}/{key[:2]}"
+
+    def _path(self, key: str) -> Path:
+        return Path(self._bucket(key), key[2:])
 
     def get(self, key: str) -> dict[str, bytes] | None:
         """The files stored under `key`, if a sound entry is there."""
@@ -147,7 +153,7 @@ class Cache:
         self.used.add(key)
         if self.folder is None:
             return
-        bucket = f"{self.folder}/v2/{key[:2]}"
+        bucket = self._bucket(key)
         if os.path.islink(bucket):  # noqa: PTH114 - never written through
             return
         temporary = f"{bucket}/.new-{os.getpid()}-{next(_NEW)}"
@@ -173,7 +179,7 @@ class Cache:
 
     def prune(self) -> None:
         """Delete entries this build did not use, so the cache does not grow forever."""
-        entries = None if self.folder is None else self.folder / "v2"
+        entries = None if self.folder is None else self.folder / _ENTRIES
         if entries is None or entries.is_symlink() or not entries.is_dir():
             return
         for bucket in entries.iterdir():
@@ -184,7 +190,7 @@ class Cache:
                     entry.unlink(missing_ok=True)  # unlinks a link itself, never its target
         assert self.folder is not None
         for stale in self.folder.iterdir():
-            if stale.name != "v2" and stale.is_dir() and not stale.is_symlink():
+            if stale.name != _ENTRIES and stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
 
 

@@ -288,13 +288,22 @@ def advise_all(
     """Advisories by coalition slug, including those that span files. `others` are the
     workspace's coalitions not in `items`, as far as advice across files looks at them:
     they get no advice, but they count in that of `items`."""
-    spread = _spread(items, thresholds, others)
+    across = spread(items, thresholds, others)
     result = {}
     for item in items:
         current = prints.get(item.slug) if prints else None
-        own = list(advise(item, today, thresholds, current)) + spread.get(item.slug, [])
-        result[item.slug] = tuple(sorted(own, key=lambda a: (a.line, a.column, a.code)))
+        result[item.slug] = joined(item.slug, advise(item, today, thresholds, current), across)
     return result
+
+
+def joined(
+    slug: str, own: Sequence[Advisory], across: Mapping[str, Sequence[Advisory]]
+) -> tuple[Advisory, ...]:
+    """A coalition's own advisories (from `advise`) with those `spread` gave it across
+    files, in file order."""
+    if not across.get(slug):
+        return tuple(own)
+    return tuple(sorted([*own, *across[slug]], key=lambda a: (a.line, a.column, a.code)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,10 +322,13 @@ class Member:
         return cls(item.path, c.name, tuple(voters))
 
 
-def _spread(
-    items: Iterable[CoalitionFile], thresholds: Thresholds, others: Sequence[Member] = ()
+def spread(
+    items: Iterable[CoalitionFile],
+    thresholds: Thresholds = THRESHOLDS,
+    others: Sequence[Member] = (),
 ) -> dict[str, list[Advisory]]:
-    """A602: organisations (matched by name) in many coalitions."""
+    """Advice across files, by coalition slug (for `items` only; `others` as in
+    `advise_all`). A602: organisations (matched by name) in many coalitions."""
     loaded = {item.path: item for item in items}
     members = sorted([*map(Member.of, loaded.values()), *others], key=lambda m: m.path)
     where: dict[str, list[tuple[Member, int]]] = defaultdict(list)

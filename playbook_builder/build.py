@@ -37,11 +37,11 @@ from playbook_builder.cached import cached_loader, store_loaded
 from playbook_builder.checks import Stages, decision_problems
 from playbook_builder.clock import resolve_today
 from playbook_builder.content import GuidePage, Markdown, load_guide
-from playbook_builder.errors import ContractError
+from playbook_builder.errors import ContractError, Problem
 from playbook_builder.facts import CoalitionFacts
 from playbook_builder.fingerprint import Fingerprint
 from playbook_builder.load import Loaded
-from playbook_builder.model import json_ready
+from playbook_builder.model import CoalitionFile, SiteConfig, json_ready
 from playbook_builder.printed import Rendered
 
 # --- preparing: load and gather the facts ---------------------------------------------------
@@ -132,7 +132,9 @@ def _prepare(
     hits = store.hits if store is not None else 0
     later: dict[str, str] | None = {} if store_later else None
     load_keys: dict[str, str] = {}
-    loader = cached_loader(store, later, load_keys) if store is not None else None
+    inner = cached_loader(store, later, load_keys) if store is not None else load.load_files
+    gatherings: list[facts.Gathering] = []
+    loader = _gathering(inner, today, gatherings)
     partly = _load_changed(found, loader, recorded, changed) if changed else None
     loaded, others = partly or (load.load_workspace(found, loader, jobs=jobs), ())
     if store is not None:  # the others' files are in the load cache: they stay there
@@ -143,13 +145,13 @@ def _prepare(
         stages.mark(
             "load", f"{len(loaded.coalitions)} coalition files, {cached} from the cache{kept}"
         )
-    day = resolve_today(today, loaded.config.timezone)
-    past = history.read(found.root, [item.path for item in loaded.coalitions])
+    gathering = gatherings[-1]  # of the files loaded last (see _load_changed)
+    day, past = gathering.today, gathering.past
     if stages is not None:
         commits = len({c.hash for found_ in past.commits.values() for c in found_})
         stages.mark("git", f"{commits} commits" if past.available else "not a git repository")
     members = [advise.Member(r.path, r.name, r.voters) for r in others]
-    gathered = facts.gather(loaded.coalitions, loaded.config, day, past, members)
+    gathered = gathering.done(loaded.coalitions, members)
     wrong = decision_problems(loaded.coalitions, gathered)
     if wrong:
         raise ContractError(wrong)
@@ -169,6 +171,36 @@ def _prepare(
         load_keys=load_keys,
         others=others,
     )
+
+
+def _gathering(
+    inner: load.FileLoader, today: datetime.date | None, into: list[facts.Gathering]
+) -> load.FileLoader:
+    """`inner`, gathering the facts of the files as they are loaded: a `facts.Gathering`
+    for each call, put in `into` (git read first, the date resolved in the settings'
+    zone)."""
+
+    def load_gathering(
+        found: workspace.Workspace,
+        paths: Sequence[Path],
+        config: SiteConfig,
+        problems: list[Problem],
+        jobs: int | None = None,
+        each: load.Each | None = None,
+    ) -> list[CoalitionFile | None]:
+        day = resolve_today(today, config.timezone)
+        past = history.read(found.root, [str(found.shown(path)) for path in paths])
+        gathering = facts.Gathering(config, day, past)
+        into.append(gathering)
+
+        def add(items: Sequence[CoalitionFile]) -> None:
+            gathering.add(items)
+            if each is not None:
+                each(items)
+
+        return inner(found, paths, config, problems, jobs, add)
+
+    return load_gathering
 
 
 def _load_changed(

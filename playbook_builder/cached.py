@@ -17,7 +17,7 @@ from playbook_builder import __version__
 from playbook_builder.cache import Cache, digest
 from playbook_builder.compiled import validator
 from playbook_builder.errors import Problem
-from playbook_builder.load import FileLoader, load_files
+from playbook_builder.load import Each, FileLoader, load_files
 from playbook_builder.model import Coalition, CoalitionFile, Located, SiteConfig, json_ready
 from playbook_builder.source import MAX_FILE_BYTES
 from playbook_builder.workspace import Workspace
@@ -44,11 +44,14 @@ def cached_loader(
         config: SiteConfig,
         problems: list[Problem],
         jobs: int | None = None,
+        each: Each | None = None,
     ) -> list[CoalitionFile | None]:
         settings = json.dumps(json_ready(config), sort_keys=True)
         found = [_cached_coalition(workspace, path, settings, store) for path in paths]
         missed = [path for path, (item, _) in zip(paths, found, strict=True) if item is None]
-        fresh = iter(load_files(workspace, missed, config, problems, jobs))
+        if each is not None:
+            each([item for item, _ in found if item is not None])
+        fresh = iter(load_files(workspace, missed, config, problems, jobs, each))
         loaded: list[CoalitionFile | None] = []
         for item, key in found:
             if item is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import PurePosixPath
 from typing import Any, Literal
@@ -159,22 +159,59 @@ def gather(
 ) -> dict[str, CoalitionFacts]:
     """The facts of every coalition, by slug, from one pass of advice and one read of git.
     `others` are the workspace's coalitions left unloaded, for advice across files."""
-    records = {item.slug: signed_terms(item.coalition) for item in coalitions}
-    prints = {slug: fingerprint(record) for slug, record in records.items()}
-    advice = advise.advise_all(coalitions, today, prints=prints, others=others)
-    versions = _versions(coalitions, config, past, prints, records)
-    return {
-        item.slug: coalition_facts(
-            item,
-            advice[item.slug],
-            today,
-            past,
-            versions.get(item.slug, ()),
-            records[item.slug],
-            prints[item.slug],
-        )
-        for item in coalitions
-    }
+    gathering = Gathering(config, today, past)
+    gathering.add(coalitions)
+    return gathering.done(coalitions, others)
+
+
+class Gathering:
+    """`gather` a part at a time: `add` each batch of coalitions as it is loaded, then
+    `done` with all of them adds the advice across files. (The build adds the files this
+    process loads while a worker loads others, so that the facts are gathered on one core
+    while the other still loads.)"""
+
+    def __init__(self, config: SiteConfig, today: date, past: history.History) -> None:
+        self.config = config
+        self.today = today
+        self.past = past
+        self.facts: dict[str, CoalitionFacts] = {}
+        """The facts of each coalition added, by slug, with its own advice only."""
+
+    def add(self, coalitions: Sequence[CoalitionFile]) -> None:
+        """Gather the facts of these coalitions but the advice across files (one read of
+        git for all of them)."""
+        records = {item.slug: signed_terms(item.coalition) for item in coalitions}
+        prints = {slug: fingerprint(record) for slug, record in records.items()}
+        versions = _versions(coalitions, self.config, self.past, prints, records)
+        for item in coalitions:
+            self.facts[item.slug] = coalition_facts(
+                item,
+                advise.advise(item, self.today, current=prints[item.slug]),
+                self.today,
+                self.past,
+                versions.get(item.slug, ()),
+                records[item.slug],
+                prints[item.slug],
+            )
+
+    def done(
+        self, coalitions: Sequence[CoalitionFile], others: Sequence[advise.Member] = ()
+    ) -> dict[str, CoalitionFacts]:
+        """The facts of `coalitions` (every one added), by slug, with the advice across
+        files among them and `others` (as `gather`)."""
+        across = advise.spread(coalitions, others=others)
+        found = {}
+        for item in coalitions:
+            fact = self.facts[item.slug]
+            if across.get(item.slug):
+                advisories = advise.joined(item.slug, fact.advisories, across)
+                fact = replace(
+                    fact,
+                    advisories=advisories,
+                    mou_advisories=tuple(a for a in advisories if a.mou),
+                )
+            found[item.slug] = fact
+        return found
 
 
 def coalition_facts(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from dateutil.relativedelta import relativedelta
@@ -51,12 +51,25 @@ class Loaded:
         return next((c for c in self.coalitions if c.slug == slug), None)
 
 
-FileLoader = Callable[
-    [Workspace, Sequence[Path], SiteConfig, list[Problem], int | None],
-    list[CoalitionFile | None],
-]
-"""Loads coalition files, one result per path, with up to `jobs` processes
-(`load_files`, or a caching layer around it)."""
+Each = Callable[[Sequence[CoalitionFile]], None]
+"""Takes each batch of valid files as it is loaded (see `load_files`)."""
+
+
+class FileLoader(Protocol):
+    """Loads coalition files, one result per path, with up to `jobs` processes, handing
+    each batch to `each` as it comes (`load_files`, or a caching layer around it)."""
+
+    def __call__(
+        self,
+        workspace: Workspace,
+        paths: Sequence[Path],
+        config: SiteConfig,
+        problems: list[Problem],
+        /,
+        jobs: int | None = None,
+        each: Each | None = None,
+    ) -> list[CoalitionFile | None]: ...
+
 
 PARALLEL_FROM = 96
 """Files from which loading is spread over worker processes: forking them costs about
@@ -148,17 +161,22 @@ def load_files(
     config: SiteConfig,
     problems: list[Problem],
     jobs: int | None = None,
+    each: Each | None = None,
 ) -> list[CoalitionFile | None]:
     """`load_coalition` for each path, in order; with many files, spread over this
     process and up to `jobs` - 1 forked worker processes.
 
     The files go out in chunks. A worker sends back what it loaded pickled (a fifth of the
     time it took to parse); this process loads chunks from the end of the list, each one
-    that no worker has taken yet, until they meet.
+    that no worker has taken yet, until they meet. `each` gets every chunk's valid files
+    in this process as soon as they are here (in no set order): what it does with them
+    is done while the workers load, and they take more of the chunks.
     """
     workers = min(jobs or os.cpu_count() or 1, len(paths) // (PARALLEL_FROM // 2)) - 1
     if len(paths) < PARALLEL_FROM or workers < 1 or not _forks():
-        return [load_coalition(workspace, path, config, problems) for path in paths]
+        alone = [load_coalition(workspace, path, config, problems) for path in paths]
+        _hand(each, alone)
+        return alone
     from playbook_builder import pool
 
     # The first file here: what loading builds once (the validator) is then forked built.
@@ -169,11 +187,20 @@ def load_files(
     executor = pool.forked(workers)
     try:
         futures = [executor.submit(_load_chunk, workspace, chunk, config) for chunk in chunks]
+        _hand(each, first[0])
+        handed = 0  # the workers' chunks handed to `each` so far, from the first
         for number in reversed(range(len(chunks))):
             if not futures[number].cancel():  # a worker has it: the rest are theirs too
                 break
             mine[number] = _load_chunk(workspace, chunks[number], config)
+            _hand(each, mine[number][0])
+            while handed < number and futures[handed].done():
+                _hand(each, futures[handed].result()[0])
+                handed += 1
         done = [first, *(mine.get(n) or futures[n].result() for n in range(len(chunks)))]
+        for number in range(handed, len(chunks)):
+            if number not in mine:
+                _hand(each, done[number + 1][0])
     finally:  # on Ctrl-C, the chunks no worker has begun are not loaded
         executor.shutdown(cancel_futures=True)
     loaded: list[CoalitionFile | None] = []
@@ -181,6 +208,12 @@ def load_files(
         loaded.extend(items)
         problems.extend(found)
     return loaded
+
+
+def _hand(each: Each | None, loaded: Sequence[CoalitionFile | None]) -> None:
+    """Hand the valid files of a batch to `each`, if any."""
+    if each is not None:
+        each([item for item in loaded if item is not None])
 
 
 def _forks() -> bool:

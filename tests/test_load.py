@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -634,3 +634,34 @@ def test_many_files_load_through_the_cache_in_several_processes(empty: Path) -> 
     assert store.hits == load.PARALLEL_FROM + 2  # every valid file, stored the first time
     assert len(keys) == load.PARALLEL_FROM + 2
     assert again == first == load.read_workspace(found, jobs=1)
+
+
+def test_each_batch_of_files_is_handed_over_once_as_it_is_loaded(empty: Path) -> None:
+    """`each` gets every valid file once, in this process, in batches (the chunks: while
+    a worker loads others), both loaded afresh and from the load cache."""
+    from playbook_builder import load
+    from playbook_builder import workspace as ws
+    from playbook_builder.cache import Cache
+    from playbook_builder.cached import cached_loader
+
+    _many(empty, 2 * load.PARALLEL_FROM)
+    found = ws.find(empty)
+    config = load.load_config(found, [])
+    assert config is not None
+    paths = found.coalition_files()
+    store = Cache.for_workspace(empty)
+    here = os.getpid()
+    for loader in (load.load_files, cached_loader(store), cached_loader(store)):
+        batches: list[list[str]] = []
+
+        def each(items: Sequence[Any], batches: list[list[str]] = batches) -> None:
+            assert os.getpid() == here
+            batches.append([item.slug for item in items])
+
+        loaded = loader(found, paths, config, [], 2, each)
+        valid = [item.slug for item in loaded if item is not None]
+        handed = [slug for batch in batches for slug in batch]
+        assert sorted(handed) == sorted(valid)
+        assert len(valid) == 2 * load.PARALLEL_FROM - 2
+        if loader is load.load_files:
+            assert len(batches) > 2  # the chunks, not all at once at the end

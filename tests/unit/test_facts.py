@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import date
 from pathlib import PurePosixPath
 
-from playbook_builder import facts
+from playbook_builder import advise, facts, history
 from playbook_builder.fingerprint import fingerprint
-from playbook_builder.model import CoalitionFile, Located, Signature
+from playbook_builder.model import CoalitionFile, Located, Signature, SiteConfig
 from tests.unit.make import coalition, partner
 
 TODAY = date(2026, 11, 25)
@@ -92,3 +92,33 @@ def test_totals_and_without_git() -> None:
     assert found.changes.state == "unsigned"
     assert found.revision.startswith("source file coalitions/test.yaml sha256:")
     assert PurePosixPath(found.item.path).name == "test.yaml"
+
+
+def _file(slug: str, **fields: object) -> CoalitionFile:
+    return CoalitionFile(
+        slug=slug,
+        path=f"coalitions/{slug}.yaml",
+        coalition=coalition(**fields),
+        located=Located(values={}, keys={}),
+        source=f"name: {slug}\n",
+    )
+
+
+def test_gathered_in_batches_as_at_once() -> None:
+    """Facts added a batch at a time, as the build adds them while files load, are those
+    gathered at once: the advice across files (A602: Alpha Group and Beta Union in three
+    coalitions) is added when all are in."""
+    items = [_file(f"c{n}", name=f"Alliance {n}") for n in range(3)]
+    items.append(_file("lone", partners=(partner("x", "Xeno"), partner("y", "Ypsilon"))))
+    config = SiteConfig(title="T", organization="O")
+    at_once = facts.gather(items, config, TODAY, history.NO_HISTORY)
+    gathering = facts.Gathering(config, TODAY, history.NO_HISTORY)
+    gathering.add(items[2:])
+    gathering.add(items[:2])
+    assert "A602" not in {a.code for f in gathering.facts.values() for a in f.advisories}
+    assert gathering.done(items) == at_once
+    assert [a.code for a in at_once["c0"].advisories].count("A602") == 2  # both partners
+    assert "A602" not in {a.code for a in at_once["lone"].advisories}
+    others = [advise.Member("coalitions/z.yaml", "Zed", ("xeno",))] * 2
+    with_others = gathering.done(items, others)
+    assert "A602" in {a.code for a in with_others["lone"].advisories}

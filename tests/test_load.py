@@ -665,3 +665,48 @@ def test_each_batch_of_files_is_handed_over_once_as_it_is_loaded(empty: Path) ->
         assert len(valid) == 2 * load.PARALLEL_FROM - 2
         if loader is load.load_files:
             assert len(batches) > 2  # the chunks, not all at once at the end
+
+
+def test_what_workers_send_back_leaves_nothing_behind(
+    empty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker sends what it loaded in a file of a temporary folder: read and deleted,
+    the folder too, whether loading ends or is stopped by Ctrl-C."""
+    import tempfile
+
+    from playbook_builder import load
+    from playbook_builder import workspace as ws
+
+    _many(empty, 2 * load.PARALLEL_FROM)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    found = ws.find(empty)
+    assert load.read_workspace(found, jobs=2) == load.read_workspace(found, jobs=1)
+    assert list(temporary.iterdir()) == []
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    _NOTED[:] = [notes, load._load_chunk, os.getpid()]
+    monkeypatch.setattr(load, "_load_chunk", _stopped_here)
+    with pytest.raises(KeyboardInterrupt):
+        load.read_workspace(found, jobs=2)
+    assert list(temporary.iterdir()) == []
+
+
+def test_files_load_here_when_no_temporary_folder_can_be_made(
+    empty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from playbook_builder import load, pool
+    from playbook_builder import workspace as ws
+
+    def no_workers(workers: int) -> None:
+        raise AssertionError("a worker was forked")
+
+    _many(empty, 2 * load.PARALLEL_FROM)
+    found = ws.find(empty)
+    alone = load.read_workspace(found, jobs=1)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    monkeypatch.setattr(pool, "forked", no_workers)
+    assert load.read_workspace(found, jobs=2) == alone

@@ -342,6 +342,8 @@ def render_outputs(
     said: dict[str, list[str]] = {}
     waiting = {task.slug for task in tasks if task.pages}
     shared: dict[str, bytes] | None = None
+    if waiting:
+        ready.renderer.warm()  # before the workers are forked, for all of them
     if printing is not None:
         results = _printed(layout, tasks, printing, print_jobs)
     else:

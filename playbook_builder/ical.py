@@ -43,6 +43,11 @@ _FOLD_AT = 74
 octets with the space that begins the next line)."""
 
 
+def ready() -> None:
+    """Import icalendar now (see `render.Renderer.warm`)."""
+    import icalendar  # noqa: F401
+
+
 def calendar(title: str, event_blocks: Iterable[bytes]) -> bytes:
     """A calendar holding already serialised events."""
     from icalendar import Calendar, vText

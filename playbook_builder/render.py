@@ -146,6 +146,19 @@ class Renderer:
         markdown = Markdown()
         self.env.filters["clause_markdown"] = lambda text: Markup(markdown.user(text))
 
+    def warm(self) -> None:
+        """Load every template of the site (the packet's are the printers') and import
+        icalendar: once here before forking the workers that lay out pages, each of which
+        did it for itself at its first coalition (35-50 ms), and this process again for
+        the shared pages."""
+        for name in self.env.list_templates(extensions=("html", "css")):
+            if not name.startswith(("packet/", "assets/")):
+                try:
+                    self.env.get_template(name)
+                except TemplateError:  # said where it is used, if it is (see `page`)
+                    continue
+        ical.ready()
+
     def matrix_chart(self, v: CoalitionFacts) -> Markup:
         """The decision matrix as an inline SVG picture."""
         return charts.matrix_chart(v.grid, THRESHOLDS, f"matrix-{v.slug}")

@@ -7,6 +7,8 @@ import gc
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -389,6 +391,42 @@ def test_a_template_edited_between_builds_in_one_process_is_read_again(
     assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
     assert "Second wording" in page.read_text()
     assert "First wording" not in page.read_text()
+
+
+def test_a_template_no_page_uses_may_be_broken_and_one_in_use_may_not(
+    sample: Path, run: Run
+) -> None:
+    """The renderer loads every template of the site before forking its workers (so each
+    need not): a broken one that no page uses is no error; one in use is, named."""
+    (sample / "templates").mkdir()
+    (sample / "templates" / "notes.html").write_text("{% if %}unfinished\n")
+    assert run("build", "--no-pdf", "--root", sample, "--today", TODAY).exit_code == 0
+    (sample / "templates" / "history.html").write_text("{% if %}broken\n")
+    result = run("build", "--no-pdf", "--root", sample, "--today", TODAY)
+    assert result.exit_code == 1
+    assert "templates/history.html:1: Expected an expression" in result.stderr
+
+
+def test_warming_the_renderer_loads_the_site_templates_and_icalendar() -> None:
+    code = (
+        "import sys, datetime\n"
+        "from playbook_builder import render, load, workspace\n"
+        "found = workspace.find(None)\n"
+        "config = load.load_config(found, [])\n"
+        "renderer = render.Renderer(found.layered('templates'), config, datetime.date.today())\n"
+        "assert 'icalendar' not in sys.modules and not renderer.env.cache\n"
+        "renderer.warm()\n"
+        "names = sorted(key[1] for key in renderer.env.cache.keys())\n"
+        "print('icalendar' in sys.modules, names)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    loaded, names = done.stdout.split(" ", 1)
+    assert loaded == "True"
+    for name in ("coalition.html", "base.html", "_mou.html", "index.html", "filters.css"):
+        assert repr(name) in names
+    assert "packet/" not in names
 
 
 def test_preparing_leaves_the_collector_as_it_was_and_what_it_made_to_the_oldest_generation(

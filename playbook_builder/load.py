@@ -180,6 +180,25 @@ def load_files(
         alone = [load_coalition(workspace, path, config, problems) for path in paths]
         _hand(each, alone)
         return alone
+    with sent as folder:  # goes once the workers have ended (shutting down waits for them)
+        done = _load_shared(workspace, paths, config, workers, folder, each)
+    loaded: list[CoalitionFile | None] = []
+    for items, found in done:
+        loaded.extend(items)
+        problems.extend(found)
+    return loaded
+
+
+def _load_shared(
+    workspace: Workspace,
+    paths: Sequence[Path],
+    config: SiteConfig,
+    workers: int,
+    folder: str,
+    each: Each | None,
+) -> list[tuple[list[CoalitionFile | None], list[Problem]]]:
+    """`load_files` with `workers` forked workers, which send back through `folder`: what
+    each chunk loaded, and its problems, in order."""
     from playbook_builder import pool
 
     # The first file here: what loading builds once (the validator) is then forked built.
@@ -187,35 +206,29 @@ def load_files(
     size = -(-len(paths) // (8 * (workers + 1)))
     chunks = [paths[start : start + size] for start in range(1, len(paths), size)]
     done: dict[int, tuple[list[CoalitionFile | None], list[Problem]]] = {}
-    # the folder goes once the workers have ended (shutting down waits for them)
-    with sent as folder:
-        executor = pool.forked(workers)
-        try:
-            futures = [
-                executor.submit(_load_into, workspace, chunk, config, folder) for chunk in chunks
-            ]
-            _hand(each, first[0])
-            handed = 0  # the workers' chunks handed to `each` so far, from the first
-            for number in reversed(range(len(chunks))):
-                if not futures[number].cancel():  # a worker has it: the rest are theirs too
-                    break
-                done[number] = _load_chunk(workspace, chunks[number], config)
+    executor = pool.forked(workers)
+    try:
+        futures = [
+            executor.submit(_load_into, workspace, chunk, config, folder) for chunk in chunks
+        ]
+        _hand(each, first[0])
+        handed = 0  # the workers' chunks handed to `each` so far, from the first
+        for number in reversed(range(len(chunks))):
+            if not futures[number].cancel():  # a worker has it: the rest are theirs too
+                break
+            done[number] = _load_chunk(workspace, chunks[number], config)
+            _hand(each, done[number][0])
+            while handed < number and futures[handed].done():
+                done[handed] = _taken(futures[handed].result())
+                _hand(each, done[handed][0])
+                handed += 1
+        for number in range(handed, len(chunks)):
+            if number not in done:
+                done[number] = _taken(futures[number].result())
                 _hand(each, done[number][0])
-                while handed < number and futures[handed].done():
-                    done[handed] = _taken(futures[handed].result())
-                    _hand(each, done[handed][0])
-                    handed += 1
-            for number in range(handed, len(chunks)):
-                if number not in done:
-                    done[number] = _taken(futures[number].result())
-                    _hand(each, done[number][0])
-        finally:  # on Ctrl-C, the chunks no worker has begun are not loaded
-            executor.shutdown(cancel_futures=True)
-    loaded: list[CoalitionFile | None] = []
-    for items, found in [first, *(done[number] for number in range(len(chunks)))]:
-        loaded.extend(items)
-        problems.extend(found)
-    return loaded
+    finally:  # on Ctrl-C, the chunks no worker has begun are not loaded
+        executor.shutdown(cancel_futures=True)
+    return [first, *(done[number] for number in range(len(chunks)))]
 
 
 def _sent_here() -> tempfile.TemporaryDirectory[str] | None:

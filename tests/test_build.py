@@ -15,7 +15,7 @@ import pytest
 from icalendar import Calendar
 
 from playbook_builder import advise, build
-from tests.conftest import REPO, Run
+from tests.conftest import REPO, Run, git, minimal
 from tests.sitecheck import broken_links, parse
 
 pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
@@ -427,6 +427,38 @@ def test_warming_the_renderer_loads_the_site_templates_and_icalendar() -> None:
     for name in ("coalition.html", "base.html", "_mou.html", "index.html", "filters.css"):
         assert repr(name) in names
     assert "packet/" not in names
+
+
+def test_facts_gathered_while_the_files_load_are_those_gathered_at_once(empty: Path) -> None:
+    """Many files in git, loaded by this process and a worker, each chunk's facts gathered
+    as it comes in (its history read from git then): the same facts as gathered in one
+    pass over files loaded in one process, advice across files (A602) and git's
+    history included."""
+    from playbook_builder import facts, history, load
+    from playbook_builder import workspace as ws
+
+    count = 2 * load.PARALLEL_FROM
+    for number in range(count):
+        text = minimal().replace("Minimal Alliance", f"Alliance {number:03d}")
+        (empty / "coalitions" / f"c-{number:03d}.yaml").write_text(text)
+    git(empty, "init", "-q")
+    git(empty, "add", "-A")
+    git(empty, "commit", "-qm", "first")
+    for number in range(0, count, 3):
+        path = empty / "coalitions" / f"c-{number:03d}.yaml"
+        path.write_text(path.read_text().replace("Pass the", "Pass at last the"))
+    git(empty, "commit", "-qam", "second")
+    dirty = empty / "coalitions" / "c-001.yaml"
+    dirty.write_text(dirty.read_text().replace("Pass the", "Pass soon the"))
+    day = datetime.date(2026, 11, 25)
+    ready = build.prepare(empty, day, jobs=2)
+    found = ws.find(empty)
+    loaded = load.load_workspace(found, jobs=1)
+    past = history.read(found.root, [item.path for item in loaded.coalitions])
+    at_once = facts.gather(loaded.coalitions, loaded.config, day, past)
+    assert {fact.slug: fact for fact in ready.facts} == at_once
+    assert len(at_once["c-003"].history) == 2
+    assert "A602" in {a.code for a in at_once["c-005"].advisories}
 
 
 def test_preparing_leaves_the_collector_as_it_was_and_what_it_made_to_the_oldest_generation(

@@ -73,6 +73,10 @@ class FileLoader(Protocol):
     ) -> list[CoalitionFile | None]: ...
 
 
+_Chunk = tuple[list[CoalitionFile | None], list[Problem]]
+"""What a chunk of files loaded, and their problems."""
+
+
 PARALLEL_FROM = 96
 """Files from which loading is spread over worker processes: forking them costs about
 what parsing 20 files does, and a file takes about a millisecond."""
@@ -196,7 +200,7 @@ def _load_shared(
     workers: int,
     folder: str,
     each: Each | None,
-) -> list[tuple[list[CoalitionFile | None], list[Problem]]]:
+) -> list[_Chunk]:
     """`load_files` with `workers` forked workers, which send back through `folder`: what
     each chunk loaded, and its problems, in order."""
     from playbook_builder import pool
@@ -205,7 +209,7 @@ def _load_shared(
     first = _load_chunk(workspace, paths[:1], config)
     size = -(-len(paths) // (8 * (workers + 1)))
     chunks = [paths[start : start + size] for start in range(1, len(paths), size)]
-    done: dict[int, tuple[list[CoalitionFile | None], list[Problem]]] = {}
+    done: dict[int, _Chunk] = {}
     executor = pool.forked(workers)
     try:
         futures = [
@@ -252,34 +256,39 @@ def _forks() -> bool:
     return pool.can_fork()
 
 
-def _load_into(workspace: Workspace, paths: Sequence[Path], config: SiteConfig, folder: str) -> str:
-    """Some files loaded in a worker, pickled into a new file in `folder`: its name.
+def _load_into(
+    workspace: Workspace, paths: Sequence[Path], config: SiteConfig, folder: str
+) -> str | _Chunk:
+    """Some files loaded in a worker, pickled into a new file in `folder`: its name (or,
+    should the file fail, what was loaded: it then goes through the pool's pipe).
 
-    Sent back through the pool's pipe instead, a chunk's megabyte waited for this
-    process to read it, a pipe's buffer at a time, by a thread that waits its turn
-    while this one loads and gathers: the worker sat idle for 15-100 ms a chunk, a
-    third of its time.
+    Sent back through the pool's pipe, a chunk's megabyte waited for this process to
+    read it, a pipe's buffer at a time, by a thread that waits its turn while this one
+    loads and gathers: the worker sat idle for 15-100 ms a chunk, a third of its time.
     """
     loaded = _load_chunk(workspace, paths, config)
-    handle, name = tempfile.mkstemp(dir=folder)
-    with os.fdopen(handle, "wb") as file:
-        pickle.dump(loaded, file, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        handle, name = tempfile.mkstemp(dir=folder)
+        with os.fdopen(handle, "wb") as file:
+            pickle.dump(loaded, file, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError:  # a full disk, say (what was written goes with the folder)
+        return loaded
     return name
 
 
-def _taken(name: str) -> tuple[list[CoalitionFile | None], list[Problem]]:
-    """What `_load_into` put in the file `name` (deleted once read; pickle is safe to
-    read here: the folder is this user's alone, and a worker forked from this process
+def _taken(sent: str | _Chunk) -> _Chunk:
+    """What `_load_into` sent: from the file it names, deleted once read (pickle is safe
+    to read here: the folder is this user's alone, and a worker forked from this process
     wrote the file)."""
-    with open(name, "rb") as file:  # noqa: PTH123 - a name from mkstemp
-        loaded: tuple[list[CoalitionFile | None], list[Problem]] = pickle.load(file)
-    os.unlink(name)  # noqa: PTH108
+    if not isinstance(sent, str):
+        return sent
+    with open(sent, "rb") as file:  # noqa: PTH123 - a name from mkstemp
+        loaded: _Chunk = pickle.load(file)
+    os.unlink(sent)  # noqa: PTH108
     return loaded
 
 
-def _load_chunk(
-    workspace: Workspace, paths: Sequence[Path], config: SiteConfig
-) -> tuple[list[CoalitionFile | None], list[Problem]]:
+def _load_chunk(workspace: Workspace, paths: Sequence[Path], config: SiteConfig) -> _Chunk:
     """Some files loaded (in a worker, or here): what it loaded, and the problems."""
     problems: list[Problem] = []
     return [load_coalition(workspace, path, config, problems) for path in paths], problems

@@ -710,3 +710,27 @@ def test_files_load_here_when_no_temporary_folder_can_be_made(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
     monkeypatch.setattr(pool, "forked", no_workers)
     assert load.read_workspace(found, jobs=2) == alone
+
+
+def _no_file(*args: Any, **kwargs: Any) -> Any:
+    raise OSError(28, "No space left on device")
+
+
+def test_a_worker_that_cannot_write_its_file_sends_through_the_pipe(
+    empty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from playbook_builder import load
+    from playbook_builder import workspace as ws
+
+    _many(empty, 2 * load.PARALLEL_FROM)
+    found = ws.find(empty)
+    alone = load.read_workspace(found, jobs=1)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    _NOTED[:] = [pids, load._load_chunk]
+    monkeypatch.setattr(load, "_load_chunk", _noted)
+    monkeypatch.setattr(tempfile, "mkstemp", _no_file)  # in the workers forked after
+    assert load.read_workspace(found, jobs=2) == alone
+    assert len(list(pids.iterdir())) == 2  # a worker loaded some of them

@@ -179,12 +179,13 @@ def load_files(
     is done while the workers load, and they take more of the chunks.
     """
     workers = min(jobs or os.cpu_count() or 1, len(paths) // (PARALLEL_FROM // 2)) - 1
-    sent = _sent_here() if len(paths) >= PARALLEL_FROM and workers >= 1 and _forks() else None
-    if sent is None:
+    many = len(paths) >= PARALLEL_FROM and workers >= 1 and _forks()
+    shared = _workers_folder() if many else None
+    if shared is None:
         alone = [load_coalition(workspace, path, config, problems) for path in paths]
         _hand(each, alone)
         return alone
-    with sent as folder:  # goes once the workers have ended (shutting down waits for them)
+    with shared as folder:  # goes once the workers have ended (shutting down waits for them)
         done = _load_shared(workspace, paths, config, workers, folder, each)
     loaded: list[CoalitionFile | None] = []
     for items, found in done:
@@ -235,7 +236,7 @@ def _load_shared(
     return [first, *(done[number] for number in range(len(chunks)))]
 
 
-def _sent_here() -> tempfile.TemporaryDirectory[str] | None:
+def _workers_folder() -> tempfile.TemporaryDirectory[str] | None:
     """A new folder for what workers send back (see `_load_into`); None where none can be
     made (the files are then loaded in this process)."""
     try:

@@ -208,7 +208,7 @@ class Gathering:
                 fact = replace(
                     fact,
                     advisories=advisories,
-                    mou_advisories=tuple(a for a in advisories if a.mou),
+                    mou_advisories=_on_the_mou(advisories),
                 )
             found[item.slug] = fact
         return found
@@ -293,7 +293,7 @@ def coalition_facts(
         rec=advise.recommend(c),
         rule_lines=advise.explain_rule(c),
         advisories=tuple(advisories),
-        mou_advisories=tuple(a for a in advisories if a.mou),
+        mou_advisories=_on_the_mou(advisories),
         partners=tuple(partners),
         signing=signing,
         reviews=tuple(reviews),
@@ -322,6 +322,11 @@ def coalition_facts(
             )
         ),
     )
+
+
+def _on_the_mou(advisories: Sequence[Advisory]) -> tuple[Advisory, ...]:
+    """The advisories that concern the MOU (printed in the packet too)."""
+    return tuple(a for a in advisories if a.mou)
 
 
 def agreement_on(item: CoalitionFile, past: history.History, versions: Sequence[Version]) -> Any:

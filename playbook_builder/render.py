@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+import markupsafe
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -95,6 +96,37 @@ def template_failure(err: TemplateError, name: str) -> PlaybookError:
 # --- the renderer ---------------------------------------------------------------------------
 
 
+_ESCAPE_TEXT: Callable[[str], str] | None = getattr(markupsafe, "_escape_inner", None)
+"""The escaping of text inside `markupsafe.escape` (in C), where markupsafe has it."""
+_NEW_STR = str.__new__
+
+
+def _escape(value: Any) -> Markup:
+    """`markupsafe.escape`, the same for every value, without the two calls of Python it
+    wraps around its C for text (and a copy of what is marked safe already, and the
+    escaping of whole numbers): escaping the 730 values a coalition's pages put out (610
+    texts, 80 numbers, 40 marked safe) was a tenth of laying them out, profiled."""
+    kind = type(value)
+    if kind is str and _ESCAPE_TEXT is not None:
+        return _NEW_STR(Markup, _ESCAPE_TEXT(value))
+    if kind is Markup:  # `escape` would copy it
+        return value  # type: ignore[no-any-return]
+    if kind is int:  # digits and a minus sign: nothing to escape
+        return _NEW_STR(Markup, str(value))
+    return escape(value)
+
+
+class _Template(Template):
+    """A template whose output escaping is `_escape`."""
+
+    @classmethod
+    def from_code(cls, *args: Any, **kwargs: Any) -> Template:
+        template = super().from_code(*args, **kwargs)
+        # the compiled template's functions look `escape` up among their module's names
+        template.root_render_func.__globals__["escape"] = _escape
+        return template
+
+
 class _FencedLoader(FileSystemLoader):
     """Templates from the layered folders, never through a link that leads outside."""
 
@@ -128,6 +160,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        self.env.template_class = _Template
         self.env.filters["long_date"] = long_date
         self.env.filters["money"] = money_text
         self.env.filters["article"] = article

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import markupsafe
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markupsafe import Markup
 
 from playbook_builder import render
@@ -40,6 +43,41 @@ def test_the_mou_template_cannot_reach_the_coalition(tmp_path: Path) -> None:
     (tmp_path / "_mou.html").write_text("{{ v.c.partners[0].contact }}{{ site.organization }}")
     with pytest.raises(PlaybookError, match=r"_mou\.html"):
         _renderer(tmp_path).agreement(signed_terms(coalition()))
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<i>safe</i>"
+
+
+_OUTPUTS = st.one_of(
+    st.text(),
+    st.text().map(Markup),
+    st.text().map(markupsafe.escape),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+    st.just(_Html()),
+)
+
+
+@given(_OUTPUTS)
+def test_output_is_escaped_exactly_as_markupsafe_escapes(value: object) -> None:
+    escaped = render._escape(value)
+    assert type(escaped) is Markup
+    assert escaped == markupsafe.escape(value)
+
+
+@pytest.mark.parametrize("workspace_templates", [False, True])
+def test_both_environments_escape_every_output_once(
+    tmp_path: Path, workspace_templates: bool
+) -> None:
+    r = _renderer(tmp_path) if workspace_templates else _renderer()
+    page = r.env.from_string("{{ a }}|{{ b }}|{{ c }}|{{ d }}|{{ e }}|{{ a|e }}")
+    out = page.render(a="<a href='x'>&", b=Markup("<b>ok</b>"), c=-3, d=None, e=_Html())
+    plain = "&lt;a href=&#39;x&#39;&gt;&amp;"
+    assert out == f"{plain}|<b>ok</b>|-3|None|<i>safe</i>|{plain}"
 
 
 def test_mou_text_has_a_line_per_block() -> None:

@@ -12,6 +12,11 @@ machine does meanwhile falls on both; the medians and the quickest builds are pr
 What each build leaves is set aside, not deleted, until the end (see `bench.run.clean`):
 about 170 MB a build at 1,000 coalitions.
 
+Beside the seconds, the processor time each build took (its processes together, user
+and system) is printed: it moves less than the seconds from one build to the next (a
+change that saved 4% of it did not show in twelve medians of seconds), and says whether
+a change saved work or only moved it between the cores.
+
 With `--change`, each checkout first builds its own copy of the workspace with packets
 (a build made by another version of playbook is not one a change can follow: 4-5
 minutes each at 1,000 coalitions), then the two build in turn, each round after the
@@ -22,6 +27,7 @@ changed" does (where the same code measured 0.93x and 1.00x on one day).
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import sys
@@ -31,33 +37,44 @@ from pathlib import Path
 from bench import run as bench
 from bench.generate import generate
 
+Build = tuple[float, float, float]
+"""One build: seconds, and the processor time of its processes (user, system)."""
 
-def cold_builds(sources: list[Path], root: Path, rounds: int) -> list[list[float]]:
-    """Seconds of each cold HTML-only build of `root`, by source, the sources in turn."""
-    seconds: list[list[float]] = [[] for _ in sources]
+
+def measured(command: list[str], source: Path) -> Build:
+    """Run a build of `source`; its seconds and processor time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds = bench.timed(command, source=source)[0]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # its workers too: each is waited for
+    return seconds, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+
+
+def cold_builds(sources: list[Path], root: Path, rounds: int) -> list[list[Build]]:
+    """Each cold HTML-only build of `root`, by source, the sources in turn."""
+    builds: list[list[Build]] = [[] for _ in sources]
     for _ in range(rounds):
-        for times, source in zip(seconds, sources, strict=True):
+        for made, source in zip(builds, sources, strict=True):
             bench.clean(root)
-            times.append(bench.timed(bench.playbook(root, "--no-pdf"), source=source)[0])
-    return seconds
+            made.append(measured(bench.playbook(root, "--no-pdf"), source))
+    return builds
 
 
-def change_builds(sources: list[Path], roots: list[Path], rounds: int) -> list[list[float]]:
-    """Seconds of each build after one coalition changed, with its packet, by source:
-    each builds its own copy of the workspace, the sources in turn."""
+def change_builds(sources: list[Path], roots: list[Path], rounds: int) -> list[list[Build]]:
+    """Each build after one coalition changed, with its packet, by source: each builds
+    its own copy of the workspace, the sources in turn."""
     for source, root in zip(sources, roots, strict=True):
         bench.clean(root)
         bench.timed(bench.playbook(root), source=source)  # the whole site, with packets
     files = sorted((roots[0] / "coalitions").glob("*.yaml"))
-    seconds: list[list[float]] = [[] for _ in sources]
+    builds: list[list[Build]] = [[] for _ in sources]
     for number in range(rounds + 1):  # the first change of each is not counted
-        for times, source, root in zip(seconds, sources, roots, strict=True):
+        for made, source, root in zip(builds, sources, roots, strict=True):
             path = root / "coalitions" / files[number % len(files)].name
             path.write_text(path.read_text().replace("purpose: ", "purpose: Again, ", 1))
-            took = bench.timed(bench.playbook(root), source=source)[0]
+            build = measured(bench.playbook(root), source)
             if number:
-                times.append(took)
-    return seconds
+                made.append(build)
+    return builds
 
 
 def main() -> None:
@@ -101,15 +118,28 @@ def main() -> None:
         else "Cold builds, HTML only"
     )
     out.write(f"{what}, {args.size} coalitions, {args.rounds} each, in turn:\n")
-    for name, source, times in (("before", sources[0], before), ("after", sources[1], after)):
+    for name, source, builds in (("before", sources[0], before), ("after", sources[1], after)):
+        times = [seconds for seconds, _, _ in builds]
         listed = " ".join(f"{t:.2f}" for t in times)
+        user = statistics.median(build[1] for build in builds)
+        system = statistics.median(build[2] for build in builds)
         out.write(
             f"  {name} ({source}): median {statistics.median(times):.3f} s, "
-            f"quickest {min(times):.3f} s ({listed})\n"
+            f"quickest {min(times):.3f} s ({listed}); processor time, medians: "
+            f"{_processor(builds):.2f} s (user {user:.2f} s, system {system:.2f} s)\n"
         )
-    median = statistics.median(after) / statistics.median(before)
-    quickest = min(after) / min(before)
-    out.write(f"  after / before: {median:.2f}x (medians), {quickest:.2f}x (quickest)\n")
+    median = statistics.median(b[0] for b in after) / statistics.median(b[0] for b in before)
+    quickest = min(b[0] for b in after) / min(b[0] for b in before)
+    processor = _processor(after) / _processor(before)
+    out.write(
+        f"  after / before: {median:.2f}x (medians), {quickest:.2f}x (quickest), "
+        f"{processor:.2f}x (processor time, medians)\n"
+    )
+
+
+def _processor(builds: list[Build]) -> float:
+    """The median processor time (user and system together) of the builds."""
+    return statistics.median(user + system for _, user, system in builds)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ changed" does (where the same code measured 0.93x and 1.00x on one day).
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import statistics
 import sys
@@ -36,17 +35,7 @@ from pathlib import Path
 
 from bench import run as bench
 from bench.generate import generate
-
-Build = tuple[float, float, float]
-"""One build: seconds, and the processor time of its processes (user, system)."""
-
-
-def measured(command: list[str], source: Path) -> Build:
-    """Run a build of `source`; its seconds and processor time."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    seconds = bench.timed(command, source=source)[0]
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # its workers too: each is waited for
-    return seconds, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+from bench.run import Build, measured
 
 
 def cold_builds(sources: list[Path], root: Path, rounds: int) -> list[list[Build]]:

@@ -86,7 +86,7 @@ def _cached_coalition(
         return None, ""
     key = digest(
         [
-            "load, in marshal",
+            "load, in marshal, positions as places",
             __version__,
             str(workspace.shown(path)),
             text,

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import yaml
 
 from playbook_builder.errors import Problem
-from playbook_builder.model import Located, character_name
+from playbook_builder.model import PLACE, Located, character_name
 
 MAX_FILE_BYTES = 1024 * 1024
 """A coalition file larger than this is refused."""
@@ -237,8 +237,8 @@ class _Converter:
 
     def __init__(self, shown: PurePosixPath) -> None:
         self.shown = shown
-        self.values: dict[Path_, tuple[int, int]] = {}
-        self.keys: dict[Path_, tuple[int, int]] = {}
+        self.values: dict[Path_, int] = {}
+        self.keys: dict[Path_, int] = {}
         self.nodes: dict[Path_, yaml.Node] = {}
         self.problems: list[Problem] = []
         self.count = 0
@@ -264,7 +264,7 @@ class _Converter:
             )
             self.problem(node, path, "more values or nesting than a coalition needs", limit)
             return None
-        self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.values[path] = (node.start_mark.line + 1) * PLACE + node.start_mark.column + 1
         self.nodes[path] = node
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path, depth)
@@ -294,8 +294,9 @@ class _Converter:
                     "each field once",
                 )
                 continue
-            first_line[key] = key_node.start_mark.line + 1
-            self.keys[here] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            mark = key_node.start_mark
+            first_line[key] = mark.line + 1
+            self.keys[here] = (mark.line + 1) * PLACE + mark.column + 1
             result[key] = self.value(value_node, here, depth + 1)
         return result
 

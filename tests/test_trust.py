@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from playbook_builder import __version__
-from playbook_builder.model import SiteConfig, json_ready
+from playbook_builder.model import PLACE, SiteConfig, json_ready
 from tests.conftest import REPO, Run, git
 
 pytestmark = pytest.mark.slow  # end to end: the CLI, builds, WeasyPrint or a browser
@@ -93,11 +93,14 @@ def _forged_load_entries(root: Path, slug: str) -> list[tuple[str, dict[str, byt
         "source": text,
         "coalition": json_ready(forged.coalition),
     }
-    located = (forged.located.values, forged.located.keys)
+    places = (forged.located.values, forged.located.keys)
+    # before positions were kept as one number (`model.place`): (line, column) pairs
+    values, keys = ({k: divmod(v, PLACE) for k, v in table.items()} for table in places)
+    located = (values, keys)
     as_json = {
         **record,
-        "values": [[list(k), list(v)] for k, v in forged.located.values.items()],
-        "keys": [[list(k), list(v)] for k, v in forged.located.keys.items()],
+        "values": [[list(k), list(v)] for k, v in values.items()],
+        "keys": [[list(k), list(v)] for k, v in keys.items()],
     }
     return [
         (
@@ -114,6 +117,12 @@ def _forged_load_entries(root: Path, slug: str) -> list[tuple[str, dict[str, byt
         (
             _digest(["load, in marshal", __version__, path, text, config_json]),
             {"loaded.marshal": marshal.dumps((slug, path, text, record["coalition"], *located))},
+        ),
+        (
+            _digest(
+                ["load, in marshal, positions as places", __version__, path, text, config_json]
+            ),
+            {"loaded.marshal": marshal.dumps((slug, path, text, record["coalition"], *places))},
         ),
     ]
 

@@ -8,10 +8,11 @@ there (content/criteria.md), so nothing the advisor decides is hidden in code.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 from typing import Protocol
 
 from dateutil.relativedelta import relativedelta
@@ -347,12 +348,19 @@ def spread(
     for places in where.values():
         if len(places) < thresholds.drain_from_coalitions:
             continue
+        # an organisation in 300 coalitions is named in 300 advisories: each takes the
+        # first few other names, not a list of all 299 (a fifth of `spread` at 1,000
+        # coalitions, and it grew with the square of the count)
+        entries = Counter(member.path for member, _ in places)
         for member, index in places:
             item = loaded.get(member.path)
             if item is None:  # advice is for `items` only
                 continue
             partner = item.coalition.partners[index]
-            elsewhere = _some_names([other.name for other, _ in places if other is not member])
+            names = (other.name for other, _ in places if other is not member)
+            elsewhere = _some_names(
+                list(islice(names, NAMED_ELSEWHERE)), len(places) - entries[member.path]
+            )
             line, column = item.located.at(("partners", index, "name"))
             result[item.slug].append(
                 Advisory(
@@ -374,11 +382,12 @@ NAMED_ELSEWHERE = 5
 """The other coalitions A602 names; beyond these it says how many more."""
 
 
-def _some_names(names: Sequence[str]) -> str:
-    """`A, B, C` or, past NAMED_ELSEWHERE names, `A, B, C, D, E and 12 more`."""
-    if len(names) <= NAMED_ELSEWHERE:
-        return ", ".join(names)
-    return f"{', '.join(names[:NAMED_ELSEWHERE])} and {len(names) - NAMED_ELSEWHERE} more"
+def _some_names(first: Sequence[str], total: int) -> str:
+    """`A, B, C` or, past NAMED_ELSEWHERE names, `A, B, C, D, E and 12 more`, from the
+    first names (at least NAMED_ELSEWHERE of them, or all) and how many there are."""
+    if total <= NAMED_ELSEWHERE:
+        return ", ".join(first)
+    return f"{', '.join(first[:NAMED_ELSEWHERE])} and {total - NAMED_ELSEWHERE} more"
 
 
 def org_key(name: str) -> str:

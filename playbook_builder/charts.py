@@ -33,6 +33,8 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 def _n(value: float) -> str:
     """A coordinate with at most one decimal, so output is stable and small."""
+    if type(value) is int:  # most of them: the matrix's cells, rows and ticks
+        return str(value)
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text
 
@@ -68,6 +70,14 @@ def matrix_chart(grid: Matrix, thresholds: Thresholds, chart_id: str) -> Markup:
 
     def scale(total: float) -> float:
         return total_x + (total - 5) / 20 * total_w
+
+    # where each of a row's 25 cells begins, and the rest of its outline after the row's y
+    starts = [
+        f"M{_n(scores_x + group * (group_w + group_gap) + step * (cell + gap))} "
+        for group in range(5)
+        for step in range(5)
+    ]
+    outline = f"h{cell}v{cell + 4}h-{cell}z"
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart matrix-chart" '
@@ -120,11 +130,11 @@ def matrix_chart(grid: Matrix, thresholds: Thresholds, chart_id: str) -> Markup:
         )
         filled: list[str] = []
         empty: list[str] = []
+        rest = f"{y + 5}{outline}"
         for group, score in enumerate(row.scores):
             for step in range(5):
-                x = scores_x + group * (group_w + group_gap) + step * (cell + gap)
                 cells = filled if step < score else empty
-                cells.append(f"M{_n(x)} {y + 5}h{cell}v{cell + 4}h-{cell}z")
+                cells.append(starts[5 * group + step] + rest)
         # one path per colour keeps the picture small: 25 cells a partner
         parts.append(f'<path d="{"".join(filled)}" fill="{SCORE_COLOUR}"/>')
         if empty:
@@ -198,14 +208,13 @@ def timeline_chart(events: Sequence[Event], today: date, chart_id: str) -> Marku
     months_total = (end.year - start.year) * 12 + end.month - start.month
     step = 1 if months_total <= 8 else 3 if months_total <= 30 else 6
     while month <= end:
-        x = x_of(month)
+        at = _n(x_of(month))
         parts.append(
-            f'<line x1="{_n(x)}" y1="{axis_y - 4}" x2="{_n(x)}" y2="{axis_y + 4}" '
-            f'stroke="{MUTED}"/>'
+            f'<line x1="{at}" y1="{axis_y - 4}" x2="{at}" y2="{axis_y + 4}" stroke="{MUTED}"/>'
         )
         if (month.month - 1) % step == 0:
             parts.append(
-                f'<text x="{_n(x)}" y="{axis_y + 18}" text-anchor="middle" font-size="10" '
+                f'<text x="{at}" y="{axis_y + 18}" text-anchor="middle" font-size="10" '
                 f'fill="{MUTED}">{MONTHS[month.month - 1]} {month.year}</text>'
             )
         month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)

@@ -362,13 +362,15 @@ def _provisions(c: Coalition) -> tuple[Provision, ...]:
     only when given."""
     given = c.mou.provisions if c.mou else Provisions()
     binding = set(c.mou.binding) if c.mou else set()
+    standard: dict[str, str] | None = None
     found = []
     for key, title in PROVISION_TITLES.items():
         value = getattr(given, key)
         if value is None or value.strip() == "none":
             continue
         if value.strip() == "standard":
-            wording = _standard(key, c)
+            standard = standard or _standard(c)
+            wording = standard.get(key)
             if wording is None:
                 continue
         elif key == "governing_law" and not value.rstrip().endswith("."):
@@ -379,8 +381,9 @@ def _provisions(c: Coalition) -> tuple[Provision, ...]:
     return tuple(found)
 
 
-def _standard(key: str, c: Coalition) -> str | None:
-    """The project's own wording of a provision, derived from the coalition."""
+def _standard(c: Coalition) -> dict[str, str]:
+    """The project's own wording of the provisions it has words for, derived from the
+    coalition (made once a coalition: most provisions are standard)."""
     coordinator = next(
         (r for r in c.roles if "coordinat" in r.title.casefold()),
         None,
@@ -428,7 +431,7 @@ def _standard(key: str, c: Coalition) -> str | None:
             "Each partner bears its own costs of taking part, beyond what it commits in section 4."
         ),
     }
-    return wording.get(key)
+    return wording
 
 
 # --- values as printed ------------------------------------------------------------------

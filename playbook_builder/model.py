@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from fractions import Fraction
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -830,3 +831,29 @@ def _as_is(value: Any) -> Any:
 
 def _iso(value: datetime.date) -> str:
     return value.isoformat()
+
+
+def _pickled_by_field_names(kind: type) -> None:
+    """Give a frozen dataclass with slots a state for pickle made from its field names
+    found once. Python's own (`dataclasses._dataclass_getstate` and `_setstate`) looks
+    the fields up again for every object, both ways: 38 objects a coalition file, which
+    the worker that loads half of a workspace's files pickles to send them here (0.155
+    -> 0.117 ms to pickle a file, 0.168 -> 0.139 ms to unpickle it)."""
+    names = tuple(f.name for f in fields(kind))
+    state = attrgetter(*names) if len(names) > 1 else lambda item: (getattr(item, names[0]),)
+    put = object.__setattr__  # frozen: the class's own refuses
+
+    def getstate(self: Any) -> Any:
+        return state(self)
+
+    def setstate(self: Any, values: tuple[Any, ...]) -> None:
+        for name, value in zip(names, values, strict=True):
+            put(self, name, value)
+
+    kind.__getstate__ = getstate  # type: ignore[method-assign,assignment]
+    kind.__setstate__ = setstate  # type: ignore[attr-defined]
+
+
+for _kind in list(globals().values()):
+    if isinstance(_kind, type) and is_dataclass(_kind) and _kind.__module__ == __name__:
+        _pickled_by_field_names(_kind)

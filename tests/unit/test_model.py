@@ -1,12 +1,17 @@
 """Plain JSON values of the records (`json_ready`): what the fingerprint, the coalition's
-JSON and the load cache are made of."""
+JSON and the load cache are made of; and the records pickled, as they cross between
+processes."""
 
 from __future__ import annotations
 
+import copy
 import datetime
 import enum
-from dataclasses import dataclass
+import pickle
+from dataclasses import FrozenInstanceError, dataclass
 from fractions import Fraction
+
+import pytest
 
 from playbook_builder.model import json_ready
 
@@ -54,3 +59,28 @@ def test_every_kind_of_value_becomes_plain_json() -> None:
     }
     assert type(json_ready(value)["ok"]) is bool
     assert json_ready(Outer) is Outer  # a record's class is not a record
+
+
+def test_a_loaded_file_crosses_between_processes_whole() -> None:
+    """Pickled (as a loading worker sends a file) and back: equal, every record and
+    position; frozen records stay frozen."""
+    from pathlib import Path
+
+    from playbook_builder import load, workspace
+    from playbook_builder.errors import Problem
+    from tests.conftest import DATA, REPO
+
+    found = workspace.Workspace(REPO)
+    problems: list[Problem] = []
+    config = load.load_config(found, problems)
+    assert config is not None
+    paths = [DATA / "example-coalition.yaml", *sorted((REPO / "coalitions").glob("*.yaml"))]
+    for path in paths:
+        item = load.load_coalition(found, Path(path), config, problems)
+        assert item is not None, problems
+        back = pickle.loads(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == item
+        assert back.located.values == item.located.values
+        assert copy.deepcopy(item) == item
+        with pytest.raises(FrozenInstanceError):
+            back.coalition.name = "changed"

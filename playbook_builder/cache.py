@@ -128,20 +128,28 @@ class Cache:
 
     def get(self, key: str) -> dict[str, bytes] | None:
         """The files stored under `key`, if a sound entry is there."""
-        self.used.add(key)
+        files = self.look(key)
+        self.tally(key, files is not None)
+        return files
+
+    def look(self, key: str) -> dict[str, bytes] | None:
+        """`get` without counting: for a worker process, whose counts would be lost (the
+        process that forked it counts with `tally`)."""
         if self.folder is None:
             return None
         try:
             data = self._path(key).read_bytes()
         except OSError:
-            self.misses += 1
             return None
-        files = _decode(data, key, self.secret)
-        if files is None:
-            self.misses += 1
-        else:
+        return _decode(data, key, self.secret)
+
+    def tally(self, key: str, hit: bool) -> None:
+        """Count a look-up of `key` (and keep its entry from being pruned)."""
+        self.used.add(key)
+        if hit:
             self.hits += 1
-        return files
+        else:
+            self.misses += 1
 
     def put(self, key: str, files: Mapping[str, bytes]) -> None:
         """Store files under `key`; a cache that cannot be written is simply not used.
@@ -258,14 +266,8 @@ class MemoryCache(Cache):
         super().__init__(None)
         self.entries: dict[str, dict[str, bytes]] = {}
 
-    def get(self, key: str) -> dict[str, bytes] | None:
-        self.used.add(key)
-        found = self.entries.get(key)
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return found
+    def look(self, key: str) -> dict[str, bytes] | None:
+        return self.entries.get(key)
 
     def put(self, key: str, files: Mapping[str, bytes]) -> None:
         self.used.add(key)

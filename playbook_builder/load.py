@@ -73,8 +73,18 @@ class FileLoader(Protocol):
     ) -> list[CoalitionFile | None]: ...
 
 
-_Chunk = tuple[list[CoalitionFile | None], list[Problem]]
-"""What a chunk of files loaded, and their problems."""
+class FileReader(Protocol):
+    """Loads one coalition file, here or in a worker forked from here: the file (None if
+    it is not valid, its problems appended), and a note on it for the caller that
+    `load_noted` hands back beside it (`load_coalition` with none: `read_plainly`)."""
+
+    def __call__(
+        self, workspace: Workspace, path: Path, config: SiteConfig, problems: list[Problem], /
+    ) -> tuple[CoalitionFile | None, Any]: ...
+
+
+_Chunk = tuple[list[tuple[CoalitionFile | None, Any]], list[Problem]]
+"""What a chunk of files loaded, with the reader's notes, and their problems."""
 
 
 PARALLEL_FROM = 96
@@ -170,7 +180,28 @@ def load_files(
     each: Each | None = None,
 ) -> list[CoalitionFile | None]:
     """`load_coalition` for each path, in order; with many files, spread over this
-    process and up to `jobs` - 1 forked worker processes.
+    process and up to `jobs` - 1 forked worker processes (see `load_noted`)."""
+    return [item for item, _ in load_noted(workspace, paths, config, problems, jobs, each)]
+
+
+def read_plainly(
+    workspace: Workspace, path: Path, config: SiteConfig, problems: list[Problem]
+) -> tuple[CoalitionFile | None, None]:
+    """`load_coalition`, as a `FileReader` (with no note)."""
+    return load_coalition(workspace, path, config, problems), None
+
+
+def load_noted(
+    workspace: Workspace,
+    paths: Sequence[Path],
+    config: SiteConfig,
+    problems: list[Problem],
+    jobs: int | None = None,
+    each: Each | None = None,
+    read: FileReader = read_plainly,
+) -> list[tuple[CoalitionFile | None, Any]]:
+    """`read` for each path, in order: each file and the note `read` gave it; with many
+    files, spread over this process and up to `jobs` - 1 forked worker processes.
 
     The files go out in chunks. A worker sends back what it loaded pickled, in a file
     (see `_load_into`); this process loads chunks from the end of the list, each one
@@ -182,12 +213,12 @@ def load_files(
     many = len(paths) >= PARALLEL_FROM and workers >= 1 and _forks()
     shared = _workers_folder() if many else None
     if shared is None:
-        alone = [load_coalition(workspace, path, config, problems) for path in paths]
+        alone = [read(workspace, path, config, problems) for path in paths]
         _hand(each, alone)
         return alone
     with shared as folder:  # goes once the workers have ended (shutting down waits for them)
-        done = _load_shared(workspace, paths, config, workers, folder, each)
-    loaded: list[CoalitionFile | None] = []
+        done = _load_shared(workspace, paths, config, workers, folder, each, read)
+    loaded: list[tuple[CoalitionFile | None, Any]] = []
     for items, found in done:
         loaded.extend(items)
         problems.extend(found)
@@ -201,17 +232,19 @@ def _load_shared(
     workers: int,
     folder: str,
     each: Each | None,
+    read: FileReader,
 ) -> list[_Chunk]:
-    """`load_files` with `workers` forked workers, which send back through `folder`: what
-    each chunk loaded, and its problems, in order."""
+    """`load_noted` with `workers` forked workers, which send back through `folder`: what
+    each chunk loaded, and its problems, in order. The workers adopt `read` as they are
+    forked (it is not pickled)."""
     from playbook_builder import pool
 
     # The first file here: what loading builds once (the validator) is then forked built.
-    first = _load_chunk(workspace, paths[:1], config)
+    first = _load_chunk(workspace, paths[:1], config, read)
     size = -(-len(paths) // (8 * (workers + 1)))
     chunks = [paths[start : start + size] for start in range(1, len(paths), size)]
     done: dict[int, _Chunk] = {}
-    executor = pool.forked(workers)
+    executor = pool.forked(workers, read)
     try:
         futures = [
             executor.submit(_load_into, workspace, chunk, config, folder) for chunk in chunks
@@ -221,7 +254,7 @@ def _load_shared(
         for number in reversed(range(len(chunks))):
             if not futures[number].cancel():  # a worker has it: the rest are theirs too
                 break
-            done[number] = _load_chunk(workspace, chunks[number], config)
+            done[number] = _load_chunk(workspace, chunks[number], config, read)
             _hand(each, done[number][0])
             while handed < number and futures[handed].done():
                 done[handed] = _taken(futures[handed].result())
@@ -245,10 +278,10 @@ def _workers_folder() -> tempfile.TemporaryDirectory[str] | None:
         return None
 
 
-def _hand(each: Each | None, loaded: Sequence[CoalitionFile | None]) -> None:
+def _hand(each: Each | None, loaded: Sequence[tuple[CoalitionFile | None, Any]]) -> None:
     """Hand the valid files of a batch to `each`, if any."""
     if each is not None:
-        each([item for item in loaded if item is not None])
+        each([item for item, _ in loaded if item is not None])
 
 
 def _forks() -> bool:
@@ -267,7 +300,9 @@ def _load_into(
     read it, a pipe's buffer at a time, by a thread that waits its turn while this one
     loads and gathers: the worker sat idle for 15-100 ms a chunk, a third of its time.
     """
-    loaded = _load_chunk(workspace, paths, config)
+    from playbook_builder import pool
+
+    loaded = _load_chunk(workspace, paths, config, pool.adopted())
     try:
         handle, name = tempfile.mkstemp(dir=folder)
         with os.fdopen(handle, "wb") as file:
@@ -289,16 +324,23 @@ def _taken(sent: str | _Chunk) -> _Chunk:
     return loaded
 
 
-def _load_chunk(workspace: Workspace, paths: Sequence[Path], config: SiteConfig) -> _Chunk:
+def _load_chunk(
+    workspace: Workspace, paths: Sequence[Path], config: SiteConfig, read: FileReader
+) -> _Chunk:
     """Some files loaded (in a worker, or here): what it loaded, and the problems."""
     problems: list[Problem] = []
-    return [load_coalition(workspace, path, config, problems) for path in paths], problems
+    return [read(workspace, path, config, problems) for path in paths], problems
 
 
 def load_coalition(
-    workspace: Workspace, path: Path, config: SiteConfig, problems: list[Problem]
+    workspace: Workspace,
+    path: Path,
+    config: SiteConfig,
+    problems: list[Problem],
+    text: str | None = None,
 ) -> CoalitionFile | None:
-    """One coalition file, validated and with defaults filled in; problems are appended."""
+    """One coalition file, validated and with defaults filled in; problems are appended.
+    `text` is the file's text when the caller has read it already (by `read_inside`)."""
     shown = workspace.shown(path)
     slug = path.stem
     better = "-".join(re.findall(r"[a-z0-9]+", slug.casefold())) or "coalition"
@@ -325,24 +367,33 @@ def load_coalition(
                 f"lower-case letters and digits joined by hyphens (rename it to {better}.yaml)",
             )
         )
-    if not workspace.contains(path):
-        problems.append(
-            Problem(
-                shown,
-                1,
-                1,
-                "(file)",
-                "a link to a file outside the workspace",
-                "a file inside the workspace",
-            )
-        )
-        return None
-    text, found = read_text(path, shown)
-    problems.extend(found)
     if text is None:
-        return None
+        if not workspace.contains(path):
+            problems.append(
+                Problem(
+                    shown,
+                    1,
+                    1,
+                    "(file)",
+                    "a link to a file outside the workspace",
+                    "a file inside the workspace",
+                )
+            )
+            return None
+        text, found = read_text(path, shown)
+        problems.extend(found)
+        if text is None:
+            return None
     item = coalition_from_text(text, slug, shown, config, problems)
     return item if _SLUG.fullmatch(slug) else None
+
+
+def read_inside(workspace: Workspace, path: Path) -> str | None:
+    """A coalition file's text as `load_coalition` reads it, if it is inside the workspace
+    and readable; None if not (`load_coalition` then says why)."""
+    if not workspace.contains(path):
+        return None
+    return read_text(path, workspace.shown(path))[0]
 
 
 def coalition_from_text(

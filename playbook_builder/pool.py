@@ -13,6 +13,7 @@ import os
 import signal
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +45,14 @@ _BATCH = 32
 _BATCHES_EACH = 4
 """...and at least this many batches to each worker, so that they end close together."""
 
-_WORKER: list[Render] = []
-"""The render function of a worker process: set in the worker only, by `_start`."""
+_WORKER: list[Any] = []
+"""The render function of a worker process (or what else it adopted): set in the worker
+only, by `_start`."""
 
 
-def forked(workers: int, render: Render | None = None) -> concurrent.futures.Executor:
-    """Up to `workers` processes forked from this one (each adopting `render`, if given),
-    which leave Ctrl-C to it.
+def forked(workers: int, render: Callable[..., Any] | None = None) -> concurrent.futures.Executor:
+    """Up to `workers` processes forked from this one (each adopting `render`, if given:
+    inherited as it is, not pickled), which leave Ctrl-C to it.
 
     Ctrl-C reaches every process of the terminal's group. A worker it ended would break
     the pool, and Python 3.11's executor then fails on the futures already cancelled and
@@ -65,14 +67,20 @@ def forked(workers: int, render: Render | None = None) -> concurrent.futures.Exe
     )
 
 
-def _start(render: Render | None) -> None:
+def _start(render: Callable[..., Any] | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if render is not None:
         _WORKER[:] = [render]
 
 
 def _run_in_worker(tasks: Sequence[Task]) -> list[Result]:
-    return [_WORKER[0](task) for task in tasks]
+    render: Render = _WORKER[0]
+    return [render(task) for task in tasks]
+
+
+def adopted() -> Any:
+    """What this worker adopted when it was forked (see `forked`)."""
+    return _WORKER[0]
 
 
 def can_fork() -> bool:

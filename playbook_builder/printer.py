@@ -49,7 +49,7 @@ def _start(pipes: Sequence[Pipe], builds: Sequence[Pipe]) -> None:
     for pipe in builds:
         pipe.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that the finalizers run
+    signal.signal(signal.SIGTERM, _end)
     with collector.paused():  # what is imported lives as long as the printer
         try:
             from playbook_builder import pdf
@@ -74,6 +74,18 @@ def _start(pipes: Sequence[Pipe], builds: Sequence[Pipe]) -> None:
                 os._exit(0)
         pipe.close()
     _serve(pipes[0])
+
+
+def _end(*_: object) -> None:
+    """On SIGTERM (multiprocessing sends it to a printer still running when the command
+    exits, one still importing WeasyPrint after a no-op, say): end now, the fonts' copies
+    deleted first. Ended by raising SystemExit instead, a printer the signal reached
+    inside a weak reference's callback printed "Exception ignored ... SystemExit" on the
+    command's terminal and went on importing, while the command waited for it to end."""
+    pdf = sys.modules.get("playbook_builder.pdf")
+    if pdf is not None:
+        pdf.forget_fonts()
+    os._exit(0)
 
 
 def _serve(pipe: Pipe) -> None:

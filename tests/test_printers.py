@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -193,3 +195,55 @@ def test_printers_let_go_after_saying_hello_end_quietly() -> None:
     printers.close()
     printers.process.join(timeout=30)
     assert printers.process.exitcode == 0
+
+
+def _ended_inside_a_callback(handler: Any, marker: Path) -> None:
+    """In a forked process: with `handler` for SIGTERM, the signal arrives while a weak
+    reference's callback runs, as it can when the command exits during a printer's import
+    of WeasyPrint. The process should be gone at once, saying nothing, its fonts' copies
+    deleted (here a stand-in for `pdf` notes that they would be: the real one would
+    delete the copies this test process made)."""
+    import types
+    import weakref
+
+    sys.modules["playbook_builder.pdf"] = types.SimpleNamespace(  # type: ignore[assignment]
+        forget_fonts=marker.touch
+    )
+    sys.unraisablehook = sys.__unraisablehook__  # as in a printer (pytest's collects them)
+    signal.signal(signal.SIGTERM, handler)
+
+    class Thing:
+        pass
+
+    def callback(_: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # the handler runs here, inside the callback
+
+    thing = Thing()
+    kept = weakref.ref(thing, callback)
+    del thing  # the callback runs
+    assert kept() is None
+    time.sleep(1)  # still here: the signal did not end the process
+    os._exit(3)
+
+
+def test_a_printer_ended_by_sigterm_ends_at_once_and_quietly(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    marker = tmp_path / "fonts forgotten"
+    for handler, quiet in ((printer._end, True), (lambda *_: sys.exit(0), False)):
+        child = os.fork()
+        if child == 0:
+            try:
+                _ended_inside_a_callback(handler, marker)
+            finally:
+                os._exit(4)
+        _, status = os.waitpid(child, 0)
+        said = capfd.readouterr().err
+        if quiet:  # the printer's own handler: ended by it (0), not after the sleep (3)
+            assert os.waitstatus_to_exitcode(status) == 0
+            assert said == ""
+            assert marker.exists()
+        else:  # raising SystemExit, as the printers did: the failure this guards against
+            assert "Exception ignored" in said
+            assert os.waitstatus_to_exitcode(status) == 3

@@ -82,10 +82,12 @@ def _end(*_: object) -> None:
     deleted first. Ended by raising SystemExit instead, a printer the signal reached
     inside a weak reference's callback printed "Exception ignored ... SystemExit" on the
     command's terminal and went on importing, while the command waited for it to end."""
-    pdf = sys.modules.get("playbook_builder.pdf")
-    if pdf is not None:
-        pdf.forget_fonts()
-    os._exit(0)
+    try:  # pdf may be half imported (no `forget_fonts` yet: no fonts copied either)
+        forget = getattr(sys.modules.get("playbook_builder.pdf"), "forget_fonts", None)
+        if forget is not None:
+            forget()
+    finally:
+        os._exit(0)
 
 
 def _serve(pipe: Pipe) -> None:

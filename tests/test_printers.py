@@ -197,18 +197,15 @@ def test_printers_let_go_after_saying_hello_end_quietly() -> None:
     assert printers.process.exitcode == 0
 
 
-def _ended_inside_a_callback(handler: Any, marker: Path) -> None:
+def _ended_inside_a_callback(handler: Any, pdf: object) -> None:
     """In a forked process: with `handler` for SIGTERM, the signal arrives while a weak
     reference's callback runs, as it can when the command exits during a printer's import
     of WeasyPrint. The process should be gone at once, saying nothing, its fonts' copies
-    deleted (here a stand-in for `pdf` notes that they would be: the real one would
-    delete the copies this test process made)."""
-    import types
+    deleted. `pdf` stands in for the module (the real one would delete the copies this
+    test process made)."""
     import weakref
 
-    sys.modules["playbook_builder.pdf"] = types.SimpleNamespace(  # type: ignore[assignment]
-        forget_fonts=marker.touch
-    )
+    sys.modules["playbook_builder.pdf"] = pdf  # type: ignore[assignment]
     sys.unraisablehook = sys.__unraisablehook__  # as in a printer (pytest's collects them)
     signal.signal(signal.SIGTERM, handler)
 
@@ -227,23 +224,31 @@ def _ended_inside_a_callback(handler: Any, marker: Path) -> None:
     os._exit(3)
 
 
+def _ended(handler: Any, pdf: object) -> int:
+    """`_ended_inside_a_callback` in a forked process: its exit code."""
+    child = os.fork()
+    if child == 0:
+        try:
+            _ended_inside_a_callback(handler, pdf)
+        finally:
+            os._exit(4)
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
 def test_a_printer_ended_by_sigterm_ends_at_once_and_quietly(
     capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    import types
+
     marker = tmp_path / "fonts forgotten"
-    for handler, quiet in ((printer._end, True), (lambda *_: sys.exit(0), False)):
-        child = os.fork()
-        if child == 0:
-            try:
-                _ended_inside_a_callback(handler, marker)
-            finally:
-                os._exit(4)
-        _, status = os.waitpid(child, 0)
-        said = capfd.readouterr().err
-        if quiet:  # the printer's own handler: ended by it (0), not after the sleep (3)
-            assert os.waitstatus_to_exitcode(status) == 0
-            assert said == ""
-            assert marker.exists()
-        else:  # raising SystemExit, as the printers did: the failure this guards against
-            assert "Exception ignored" in said
-            assert os.waitstatus_to_exitcode(status) == 3
+    # ended by the printer's handler (0), not after the sleep (3), its fonts forgotten
+    assert _ended(printer._end, types.SimpleNamespace(forget_fonts=marker.touch)) == 0
+    assert marker.exists()
+    assert capfd.readouterr().err == ""
+    # the same while `pdf` is half imported, before it has `forget_fonts`
+    assert _ended(printer._end, types.ModuleType("playbook_builder.pdf")) == 0
+    assert capfd.readouterr().err == ""
+    # raising SystemExit, as the printers did: the failure this guards against
+    assert _ended(lambda *_: sys.exit(0), types.ModuleType("playbook_builder.pdf")) == 3
+    assert "Exception ignored" in capfd.readouterr().err

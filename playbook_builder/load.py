@@ -368,19 +368,7 @@ def load_coalition(
             )
         )
     if text is None:
-        if not workspace.contains(path):
-            problems.append(
-                Problem(
-                    shown,
-                    1,
-                    1,
-                    "(file)",
-                    "a link to a file outside the workspace",
-                    "a file inside the workspace",
-                )
-            )
-            return None
-        text, found = read_text(path, shown)
+        text, found = _read_inside(workspace, path, shown)
         problems.extend(found)
         if text is None:
             return None
@@ -391,9 +379,25 @@ def load_coalition(
 def read_inside(workspace: Workspace, path: Path) -> str | None:
     """A coalition file's text as `load_coalition` reads it, if it is inside the workspace
     and readable; None if not (`load_coalition` then says why)."""
+    return _read_inside(workspace, path, workspace.shown(path))[0]
+
+
+def _read_inside(
+    workspace: Workspace, path: Path, shown: PurePosixPath
+) -> tuple[str | None, list[Problem]]:
+    """A file's text (see `read_text`), or why it cannot be read: outside the workspace
+    through a link, too large, unreadable, not UTF-8."""
     if not workspace.contains(path):
-        return None
-    return read_text(path, workspace.shown(path))[0]
+        outside = Problem(
+            shown,
+            1,
+            1,
+            "(file)",
+            "a link to a file outside the workspace",
+            "a file inside the workspace",
+        )
+        return None, [outside]
+    return read_text(path, shown)
 
 
 def coalition_from_text(

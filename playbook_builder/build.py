@@ -564,7 +564,10 @@ class _Layout:
                 written[name] = self.staging.shas[name]
         size = sum(len(made.pages[name]) for name in written)
         kept_back = {name: made.pages[name] for name in _BY_PRODUCTS if name in made.pages}
-        return dataclasses.replace(made, pages=kept_back, written=written, size=size)
+        twinned = self.staging.twinned
+        return dataclasses.replace(
+            made, pages=kept_back, written=written, size=size, twinned=twinned
+        )
 
     def take_pages(self, result: pool.Result) -> bool:
         """Take a result's pages, if it has any (whether it had)."""
@@ -572,7 +575,7 @@ class _Layout:
         if result.written:  # stored and written by the worker
             self.store.used.add(pages_key)
             assert self.staging is not None
-            self.staging.adopt(result.written, result.size)
+            self.staging.adopt(result.written, result.size, result.twinned)
             self.settle(pages_key, result.pages, result.written)
         elif result.pages:
             self.store.put(pages_key, result.pages)

@@ -36,6 +36,9 @@ class Result:
     are then not in `pages`."""
     size: int = 0
     """Bytes of the files written."""
+    twinned: bool = False
+    """Whether the worker also linked every file it wrote in the next build's spare, as
+    it wrote them (see write.Staging.add)."""
 
 
 Render = Callable[[Task], Result]

@@ -9,8 +9,9 @@ The site a build replaces is kept beside the output as its spare (`.site.spare`)
 the next build fills that in place of a fresh folder: it writes only the files that
 differ from it and deletes those it no longer has, instead of making every folder and
 linking every file again (a thousand coalitions are ten thousand files). A build that
-replaced no site (the first) makes the spare of links to its own files. The build index
-vouches for what the spare holds; a spare that is not exactly as it was left is not used.
+replaces no site (the first) makes the spare of links to its own files, each linked as
+it is written, by the process that wrote it. The build index vouches for what the spare
+holds; a spare that is not exactly as it was left is not used.
 
 What a folder is on disk (every file's name, size, times and inode) is taken by walking
 it: before a build, to know that the output and the spare are as they were left. After
@@ -47,6 +48,7 @@ def refuse_links(out: Path, root: Path | None = None) -> None:
     beside = [out.parent / f".{out.name}.{what}" for what in ("lock", "state", "spare")]
     beside += sorted(out.parent.glob(f".{out.name}.old-*"))
     beside += sorted(out.parent.glob(f".{out.name}.new-*"))
+    beside += sorted(out.parent.glob(f".{out.name}.spare-*"))
     refuse_link_path(out, root)
     for path in beside:
         refuse_link_path(path)
@@ -135,7 +137,8 @@ def _recover(out: Path) -> None:
     retired = sorted(out.parent.glob(f".{out.name}.old-*"))
     if retired and not out.exists():
         retired.pop().rename(out)
-    for leftover in [*retired, *out.parent.glob(f".{out.name}.new-*")]:
+    unfinished = [*out.parent.glob(f".{out.name}.new-*"), *out.parent.glob(f".{out.name}.spare-*")]
+    for leftover in [*retired, *unfinished]:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -190,6 +193,14 @@ class Staging:
         make the next build's spare of links to the new site's files."""
         self.spare_files: Mapping[str, str] | None = None
         """What the spare holds when `finish` made it of the new site (SHA-256 by name)."""
+        self._twin: str | None = None
+        """The next build's spare under way, when this build will make it of links to the
+        new site (see `_root`): `add` links each file there as it writes it, so that the
+        links are made in the workers, beside the rendering, not all at the end."""
+        self._twinned: set[str] = set()
+        """The names linked in `_twin` so far (by this process, or by workers: `adopt`)."""
+        self._twin_whole = True
+        """False once a file written was not linked there: `finish` then links afresh."""
         self._seen = seen
         """`out` as the caller walked it (`looked`), if nothing touched it since."""
         self._touched: set[str] = set()
@@ -230,13 +241,41 @@ class Staging:
             raise PlaybookError(_cannot_write(self.out, err)) from err
         self.shas[name] = sha
         self.bytes += len(data)
+        if self._twin is not None and self._twin_whole:
+            self._link_twin(name, target)
+
+    def _link_twin(self, name: str, target: str) -> None:
+        """Link the file just written in the next build's spare under way; if that fails,
+        `finish` makes the spare as before, of links to every file."""
+        twin = os.path.join(self._twin or "", name)  # noqa: PTH118
+        parent = os.path.dirname(twin)  # noqa: PTH120
+        try:
+            if parent not in self._folders:
+                os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+                self._folders.add(parent)
+            os.link(target, twin)
+        except OSError:
+            self._twin_whole = False
+        else:
+            self._twinned.add(name)
 
     def open(self) -> Path:
         """Make the new folder now (before forking workers that write into it)."""
         return self._root
 
-    def adopt(self, shas: Mapping[str, str], size: int) -> None:
-        """Count the files another process put in the folder (`size` bytes in all), once."""
+    @property
+    def twinned(self) -> bool:
+        """Whether every file this process wrote is linked in the next build's spare
+        under way (a worker's result says so: see `adopt`)."""
+        return self._twin is not None and self._twin_whole
+
+    def adopt(self, shas: Mapping[str, str], size: int, twinned: bool = False) -> None:
+        """Count the files another process put in the folder (`size` bytes in all), once;
+        `twinned` when it also linked them in the next build's spare (see `add`)."""
+        if twinned:
+            self._twinned.update(shas)
+        else:
+            self._twin_whole = False
         self._touched.update(shas)
         fresh = {name: sha for name, sha in shas.items() if name not in self.shas}
         if fresh:
@@ -292,7 +331,12 @@ class Staging:
             # a first build (or one after the site was touched) leaves a spare too, so
             # that the next one fills it instead of linking every file anew
             linked = self.set_aside is None and self.spare_new
-            linked = linked and self._spare.link(self.out, self.shas)
+            twin, twinned = (self._twin, self._twinned) if self._twin_whole else (None, set())
+            linked = linked and self._spare.link(self.out, self.shas, twin, twinned)
+            if self._twin is not None and not (linked and twin is not None):
+                shutil.rmtree(self._twin, ignore_errors=True)  # not used: moves ctimes
+                self._spare.removed = True
+            self._twin = None
             tree = _walk(self.out) if linked else self._new_tree()  # a link moves ctimes
             if linked:
                 self.set_aside = _state(str(self._spare.path), tree.stamps)
@@ -330,6 +374,9 @@ class Staging:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+        if self._twin is not None:
+            shutil.rmtree(self._twin, ignore_errors=True)
+            self._twin = None
         self.shas.clear()
         self.bytes = 0
         self._folders.clear()
@@ -342,6 +389,12 @@ class Staging:
                 prefix = f".{self.out.name}.new-"
                 self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=self.out.parent))
                 self._folders.update(self._spare.take(self.folder))
+                # no site to set aside as the spare when this one is swapped in: it will
+                # be made of links to this build's files (`finish`), begun as they come
+                if self.spare_new and not (self.keep_replaced and self.out.exists()):
+                    self._twin = tempfile.mkdtemp(
+                        prefix=f".{self.out.name}.spare-", dir=self.out.parent
+                    )
             except OSError as err:
                 raise PlaybookError(_cannot_write(self.out, err)) from err
         return self.folder
@@ -437,15 +490,24 @@ class _SpareFolder:
             self.removed = True
             shutil.rmtree(self.path)
 
-    def link(self, out: Path, names: Collection[str]) -> bool:
-        """Make the spare of hard links to the files `names` of `out`; False if it cannot
-        be made (what was begun is deleted)."""
-        made = None
+    def link(
+        self,
+        out: Path,
+        names: Collection[str],
+        begun: str | None = None,
+        linked: Set[str] = frozenset(),
+    ) -> bool:
+        """Make the spare of hard links to the files `names` of `out`, in the folder
+        `begun` when given (which holds the links `linked` already); False if it cannot be
+        made (what was begun is deleted)."""
+        made = begun
         try:
             self._clear()
-            made = tempfile.mkdtemp(prefix=f".{out.name}.spare-", dir=out.parent)
+            made = made or tempfile.mkdtemp(prefix=f".{out.name}.spare-", dir=out.parent)
             folders: set[str] = set()
             for name in sorted(names):
+                if name in linked:
+                    continue
                 target = os.path.join(made, name)  # noqa: PTH118
                 parent = os.path.dirname(target)  # noqa: PTH120
                 if parent not in folders:

@@ -184,6 +184,10 @@ def test_the_next_build_repairs_what_a_killed_swap_left(sample: Path, run: Run) 
     (sample / "site").rename(sample / ".site.old-k1ll3d")
     (sample / ".site.new-h4lfdn").mkdir()
     (sample / ".site.new-h4lfdn" / "index.html").write_text("half a site")
+    (sample / ".site.spare-h4lfdn").mkdir()  # and half the next build's spare
+    (sample / ".site.spare-h4lfdn" / "index.html").hardlink_to(
+        sample / ".site.old-k1ll3d" / "index.html"
+    )
     (sample / "templates").mkdir()
     (sample / "templates" / "partners.html").write_text("{{ site.__class__.__mro__ }}")
     result = run("build", "--root", sample, "--today", TODAY, "--no-pdf")

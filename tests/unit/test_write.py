@@ -41,7 +41,9 @@ def test_names_cannot_leave_the_output(tmp_path: Path) -> None:
     assert not (tmp_path / "escape.html").exists()
 
 
-@pytest.mark.parametrize("name", ["site", ".site.lock", ".site.state", ".site.old-1"])
+@pytest.mark.parametrize(
+    "name", ["site", ".site.lock", ".site.state", ".site.old-1", ".site.spare-1"]
+)
 def test_links_where_a_build_writes_are_refused(tmp_path: Path, name: str) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -218,6 +220,110 @@ def test_the_states_a_build_tells_without_walking_are_what_a_walk_finds(
             assert walks == [".site.spare"]  # the spare, to take it; nothing after the swap
         spare = write.Spare(held, staging.set_aside)
         site = files
+
+
+def _linked_pairs(out: Path, spare: Path) -> dict[str, bool]:
+    """Each file of `out`: whether the spare holds it as a link to the same file."""
+    return {
+        name: (spare / name).exists() and (spare / name).samefile(out / name) for name in _tree(out)
+    }
+
+
+def test_a_first_build_links_its_spare_as_it_writes(tmp_path: Path) -> None:
+    """No site to set aside: each file is linked in the spare under way when written,
+    and the rest (files another process wrote) when the new site is swapped in."""
+    out = tmp_path / "site"
+    with write.Staging(out, spare_new=True) as staging:
+        staging.add("coalitions/a/index.html", b"1")
+        under_way = [p for p in tmp_path.iterdir() if p.name.startswith(".site.spare-")]
+        assert [_tree(p) for p in under_way] == [{"coalitions/a/index.html": b"1"}]
+        assert staging.twinned
+        (staging.open() / "coalitions/b").mkdir()
+        (staging.open() / "coalitions/b/index.html").write_bytes(b"2")  # by a worker
+        staging.adopt({"coalitions/b/index.html": "sha"}, 1, twinned=False)
+        assert write.write_site({"index.html": b"3"}, out, staging=staging)
+    assert _linked_pairs(out, tmp_path / ".site.spare") == dict.fromkeys(_tree(out), True)
+    assert len(_tree(out)) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.spare", ".site.state", "site"]
+    assert staging.set_aside == write._walk(tmp_path / ".site.spare").state
+
+
+def test_links_a_worker_made_in_the_spare_are_not_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    made: list[str] = []
+    real_link = os.link
+
+    def link(source: str, target: str) -> None:
+        made.append(os.path.basename(target))  # noqa: PTH119
+        real_link(source, target)
+
+    with write.Staging(out, spare_new=True) as staging:
+        folder = staging.open()
+        pid = os.fork()
+        if pid == 0:  # a worker writes and links its files
+            staging.add("coalitions/a/index.html", b"1")
+            staging.add("coalitions/a/mou.html", b"2")
+            os._exit(0 if staging.twinned else 1)
+        assert os.waitpid(pid, 0)[1] == 0
+        monkeypatch.setattr(os, "link", link)
+        staging.adopt({"coalitions/a/index.html": "1", "coalitions/a/mou.html": "2"}, 2, True)
+        assert write.write_site({"index.html": b"3"}, out, staging=staging)
+    assert made == ["index.html"]  # the site's own, linked as it was written
+    assert _linked_pairs(out, tmp_path / ".site.spare") == dict.fromkeys(_tree(out), True)
+    assert not folder.exists()  # swapped in
+    assert not list(tmp_path.glob(".site.spare-*"))
+
+
+def test_a_spare_not_linked_whole_as_files_came_is_linked_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    real_link = os.link
+
+    def link(source: str, target: str) -> None:
+        if ".site.spare-" in target and target.endswith("b.html"):
+            raise OSError(28, "No space left on device")
+        real_link(source, target)
+
+    with write.Staging(out, spare_new=True) as staging:
+        monkeypatch.setattr(os, "link", link)
+        staging.add("a.html", b"1")
+        staging.add("b.html", b"2")  # not linked: the rest is not even tried
+        staging.add("c.html", b"3")
+        assert not staging.twinned
+        monkeypatch.setattr(os, "link", real_link)
+        assert write.write_site({}, out, staging=staging)
+    assert _linked_pairs(out, tmp_path / ".site.spare") == dict.fromkeys(_tree(out), True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.spare", ".site.state", "site"]
+
+
+def test_a_site_set_aside_as_the_spare_leaves_no_spare_under_way(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    with write.Staging(out, spare_new=True) as staging:
+        write.write_site({"a.html": b"1"}, out, staging=staging)
+    assert staging.set_aside is not None
+    spare = write.Spare(write.digests({"a.html": b"1"}), staging.set_aside)
+    with write.Staging(out, spare, keep_replaced=True, spare_new=True) as staging:
+        staging.add("a.html", b"2")
+        assert not list(tmp_path.glob(".site.spare-*"))
+        assert write.write_site({}, out, staging=staging)
+    assert _tree(tmp_path / ".site.spare") == {"a.html": b"1"}  # the replaced site
+    assert not list(tmp_path.glob(".site.spare-*"))
+
+
+def test_a_build_that_fails_leaves_no_spare_under_way(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+
+    def half_a_build() -> None:
+        with write.Staging(out, spare_new=True) as staging:
+            staging.add("a.html", b"1")
+            raise RuntimeError("a template failed")
+
+    with pytest.raises(RuntimeError):
+        half_a_build()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_build_that_makes_what_is_there_leaves_the_site_untouched(tmp_path: Path) -> None:

@@ -885,6 +885,12 @@ class Built:
         )
 
 
+_PREPARED: list[Prepared] = []
+"""What the last build prepared, not freed when it returns but when the next build
+begins: freeing 1,000 loaded coalitions and their facts takes 0.05 s, and the command
+ends the process right after a build without freeing anything (cli._exit)."""
+
+
 def build(
     root: Path | None,
     out: Path | None = None,
@@ -903,6 +909,7 @@ def build(
     at all happens when no input changed since the last build (see index.py). `looked` is
     what the index said of this build when the caller asked it already; `printers`, when
     the caller started them, print the packets of a build that prints few."""
+    _PREPARED.clear()
     looked = looked or index.look(root, out, pdf, today, use_cache)
     found, target, resolved, store, saved = (
         looked.found,
@@ -940,6 +947,7 @@ def build(
     # What was prepared lives to the end: the collector need not walk it again, in this
     # process or in the workers forked from it (whose memory it would copy by walking it).
     gc.freeze()
+    _PREPARED[:] = [ready]
     try:
         spare = detail.spare if detail is not None and use_cache else None
         keep_replaced = detail is not None and untouched and use_cache  # it says what it holds

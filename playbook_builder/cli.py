@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import datetime
 import functools
@@ -9,9 +10,10 @@ import gc
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
@@ -1099,8 +1101,37 @@ def main() -> None:
     """Entry point of the `playbook` console script."""
     try:
         cli(prog_name="playbook")
+    except SystemExit as stop:
+        _exit(stop.code)
     finally:
         # The process ends with the command: what it made need not be walked by the
         # collector once more on the way out (after a change among 1,000 coalitions,
         # 56 ms of the exit, measured). Frozen, it is simply freed.
         gc.freeze()
+
+
+def _exit(code: str | int | None) -> NoReturn:
+    """End the process as `sys.exit(code)` does, without freeing what the command made.
+
+    On the way out Python frees every object one by one, and the system takes back the
+    process's memory whole a moment later: after a cold build of 1,000 coalitions, 0.05
+    s of the command's 2.7 (the workspace it prepared, kept to the end for this: see
+    `build.build`). The exit handlers still run (they stop the printers) and the output
+    is flushed; with a thread other than this one still running, it exits as usual.
+    """
+    if threading.active_count() > 1:
+        sys.exit(code)
+    gc.freeze()
+    atexit._run_exitfuncs()
+    status = 0
+    if isinstance(code, int):
+        status = code
+    elif code is not None:
+        click.echo(code, err=True)
+        status = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a pipe closed early: what Python itself ends with
+        status = status or 120
+    os._exit(status)

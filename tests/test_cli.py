@@ -119,6 +119,48 @@ def test_module_entry_point(sample: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def _script(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "playbook_builder", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_the_script_ends_as_the_command_says(sample: Path, empty: Path, run: Run) -> None:
+    """It ends without freeing what it made: the output still arrives whole, with the
+    exit status of the command."""
+    done = _script("schema")
+    assert (done.returncode, done.stdout) == (0, run("schema").stdout)
+    (empty / "coalitions" / "bad.yaml").write_text("name: [\n")
+    done = _script("check", "--root", empty)
+    assert done.returncode == 1
+    assert done.stdout.startswith(
+        "coalitions/bad.yaml:2:1: (yaml): found a YAML syntax error"
+    )  # the problems, then the count on stderr
+    assert done.stderr == "0 coalitions valid, 1 error, 0 advisories.\n"
+    assert _script("check", "--no-such-option").returncode == 2
+    done = _script("build", "--root", sample, "--no-pdf", "--out", empty / "site")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("Built 3 coalitions")
+    assert (empty / "site" / "index.html").is_file()
+
+
+@pytest.mark.parametrize("thread", [False, True])
+def test_an_exit_runs_the_exit_handlers_and_says_why(thread: bool) -> None:
+    code = f"""
+import atexit, threading, time
+from playbook_builder import cli
+atexit.register(print, "handlers ran")
+if {thread}:
+    threading.Thread(target=time.sleep, args=(0.2,)).start()
+cli._exit("stopped: a reason")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        1,
+        "handlers ran\n",
+        "stopped: a reason\n",
+    )
+
+
 def test_fingerprint_prints_short_then_full(sample: Path, run: Run) -> None:
     result = run("fingerprint", "--root", sample, "dignity-in-detention")
     short, full = result.stdout.split()

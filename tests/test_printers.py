@@ -37,12 +37,12 @@ def _outputs(folder: Path) -> dict[str, bytes]:
 
 def _playbook(root: Path, *args: str, env: dict[str, str] | None = None) -> set[str]:
     """Run `playbook -q build` on `root`; the modules the command's own process imported."""
-    code = (
-        "import sys, json\nfrom playbook_builder.cli import main\n"
+    code = (  # told by an exit handler: `main` ends the process
+        "import atexit, json, sys\nfrom playbook_builder.cli import main\n"
+        "atexit.register(lambda: sys.stderr.write('\\n@@' + json.dumps(sorted(sys.modules))))\n"
         f"sys.argv = ['playbook', '-q', 'build', '--root', {str(root)!r}, '--today', "
         f"{TODAY!r}, *{list(args)!r}]\n"
-        "try:\n    main()\nexcept SystemExit as end:\n    assert not end.code, end.code\n"
-        "sys.stderr.write('\\n@@' + json.dumps(sorted(sys.modules)))\n"
+        "main()\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False

@@ -25,13 +25,13 @@ ENGINE = ("pydantic", "yaml", "playbook_builder.model", "playbook_builder.load")
 
 def imported(*args: str) -> set[str]:
     """The modules a `playbook ARGS` process had imported when it finished."""
-    code = (
-        "import sys, json\nfrom playbook_builder.cli import main\n"
+    code = (  # told by an exit handler: `main` ends the process
+        "import atexit, json, sys\nfrom playbook_builder.cli import main\n"
+        "atexit.register(lambda: sys.stderr.write('\\n@@' + json.dumps(sorted(sys.modules))))\n"
         f"sys.argv = ['playbook', *{list(args)!r}]\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "sys.stderr.write('\\n@@' + json.dumps(sorted(sys.modules)))\n"
+        "main()\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     import json
 
     return set(json.loads(done.stderr.rsplit("@@", 1)[1]))
@@ -72,10 +72,10 @@ def test_a_build_with_nothing_changed_renders_nothing(sample: Path) -> None:
 def test_the_command_leaves_what_it_made_to_be_freed_not_collected() -> None:
     """The process ends with the command: the collector's last pass is spared."""
     code = (
-        "import gc, sys\nfrom playbook_builder.cli import main\n"
+        "import atexit, gc, sys\nfrom playbook_builder.cli import main\n"
+        "atexit.register(lambda: print(gc.get_freeze_count() > 0))\n"
         "sys.argv = ['playbook', '--version']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(gc.get_freeze_count() > 0)\n"
+        "main()\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split()[-1] == "True"

@@ -242,12 +242,12 @@ class Staging:
         self.shas[name] = sha
         self.bytes += len(data)
         if self._twin is not None and self._twin_whole:
-            self._link_twin(name, target)
+            self._link_twin(self._twin, name, target)
 
-    def _link_twin(self, name: str, target: str) -> None:
-        """Link the file just written in the next build's spare under way; if that fails,
-        `finish` makes the spare as before, of links to every file."""
-        twin = os.path.join(self._twin or "", name)  # noqa: PTH118
+    def _link_twin(self, folder: str, name: str, target: str) -> None:
+        """Link the file just written in the next build's spare under way (`folder`); if
+        that fails, `finish` makes the spare as before, of links to every file."""
+        twin = os.path.join(folder, name)  # noqa: PTH118
         parent = os.path.dirname(twin)  # noqa: PTH120
         try:
             if parent not in self._folders:

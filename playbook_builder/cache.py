@@ -20,6 +20,7 @@ import hmac
 import itertools
 import os
 import shutil
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -88,6 +89,8 @@ class Cache:
         self.used: set[str] = set()
         self._made: set[str] = set()
         """The buckets' folders made (or found) by this cache's stores so far."""
+        self._writing: list[threading.Thread] = []
+        """Stores under way beside the caller (`put_aside`)."""
         self.hits = 0
         self.misses = 0
 
@@ -185,8 +188,29 @@ class Cache:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)  # noqa: PTH108
 
+    def put_aside(self, key: str, files: Mapping[str, bytes]) -> None:
+        """`put`, in a thread of its own: the caller goes on while the entry is written.
+
+        For a large entry that only a later build reads (the shared pages, 10 MB at 1,000
+        coalitions: 0.014 s to store on a quiet disk, up to 0.15 s while the system writes
+        back the build's other files), which the build's last steps need not wait for.
+        Its sealing and writing let go of Python's lock; `settle` waits for it."""
+        self.used.add(key)  # counted as used now: `prune` never races it
+        if self.folder is None:
+            self.put(key, files)
+            return
+        thread = threading.Thread(target=self.put, args=(key, files), name="cache store")
+        thread.start()
+        self._writing.append(thread)
+
+    def settle(self) -> None:
+        """Wait for the stores under way (`put_aside`)."""
+        while self._writing:
+            self._writing.pop().join()
+
     def prune(self) -> None:
         """Delete entries this build did not use, so the cache does not grow forever."""
+        self.settle()
         entries = None if self.folder is None else self.folder / _ENTRIES
         if entries is None or entries.is_symlink() or not entries.is_dir():
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,47 @@ def test_a_cache_folder_deleted_meanwhile_is_made_again(tmp_path: Path) -> None:
     store.put(key, {"a": b"2"})  # not stored: its folder had gone
     store.put(key, {"a": b"3"})
     assert store.get(key) == {"a": b"3"}
+
+
+def test_an_entry_put_aside_is_used_at_once_and_stored_once_settled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Cache(tmp_path, os.urandom(32))
+    started = threading.Event()
+    release = threading.Event()
+    put = Cache.put
+
+    def slow(self: Cache, key: str, files: object) -> None:
+        started.set()
+        release.wait(5)
+        put(self, key, files)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Cache, "put", slow)
+    key = digest(["shared"])
+    store.put_aside(key, {"index.html": b"all"})
+    assert started.wait(5)
+    assert key in store.used  # before it is written: a prune now keeps it
+    assert store.get(key) is None  # the caller went on meanwhile
+    release.set()
+    store.prune()  # waits for it first
+    assert not any(t.name == "cache store" for t in threading.enumerate())
+    assert Cache(tmp_path, store.secret).get(key) == {"index.html": b"all"}
+
+
+def test_an_entry_put_aside_that_cannot_be_written_is_simply_not_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Cache(tmp_path, os.urandom(32))
+
+    def full(handle: int, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    store.put_aside(digest(["x"]), {"a": b"1"})
+    store.settle()  # no error
+    monkeypatch.undo()
+    assert store.get(digest(["x"])) is None
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    memory = MemoryCache()
+    memory.put_aside("a", {"x": b"1"})  # in memory: stored at once
+    assert memory.get("a") == {"x": b"1"}

@@ -348,6 +348,8 @@ def render_outputs(
         results = _printed(layout, tasks, printing, print_jobs)
     else:
         results = pool.run(layout.render, tasks, jobs)  # workers start now
+        if waiting:
+            layout.begin_shared()
     # closed as soon as this stops taking results (an error, Ctrl-C): the workers then
     # take on no more of what was handed out, instead of laying it all out first
     with closing(results):
@@ -478,6 +480,12 @@ class _Layout:
         """The parts in so far of packets not yet whole, by slug."""
         self.unstored = dict(ready.unstored)
         self.items = {item.slug: item for item in ready.loaded.coalitions}
+        self._shared: tuple[str, dict[str, bytes] | None] | None = None
+        """The shared pages' cache key and entry, once looked up (`begin_shared`)."""
+        self._guidance: dict[str, bytes] = {}
+        """The guidance pages, made when the shared pages' entry was not in the cache."""
+        self._read: dict[str, Any] = {}
+        """Each shared part read as its worker's result came in, by pages key."""
 
     def look_up(
         self, kept: Mapping[str, index.Bundle], pdf: bool
@@ -577,6 +585,8 @@ class _Layout:
             assert self.staging is not None
             self.staging.adopt(result.written, result.size, result.twinned)
             self.settle(pages_key, result.pages, result.written)
+            if _PART in result.pages:  # read now, while the other workers lay out
+                self._read[pages_key] = json.loads(result.pages[_PART])
         elif result.pages:
             self.store.put(pages_key, result.pages)
             self.settle(pages_key, result.pages)
@@ -595,28 +605,41 @@ class _Layout:
         self.settle(packet_key, self.parts.pop(result.slug))
         return True
 
+    def begin_shared(self) -> None:
+        """What of the shared pages needs no coalition's pages, while the workers lay
+        those out: their cache entry looked up and, when it is not there, the guidance
+        pages made (in this process, otherwise idle until the workers' results come)."""
+        if self._shared is not None:
+            return
+        pairs = self.keys.values()
+        key = digest([*sorted(k for pair in pairs for k in pair), _guide_digest(self.guide)])
+        found = self.store.get(key)
+        if found is None:
+            self._guidance = render.guide_pages(self.ready.renderer, self.guide)
+        self._shared = key, found
+
     def shared(self) -> dict[str, bytes]:
         """The pages about every coalition at once, and the guidance pages."""
-        keys = self.keys
-        shared_key = digest(
-            [*sorted(k for pair in keys.values() for k in pair), _guide_digest(self.guide)]
-        )
-        shared = self.store.get(shared_key)
+        self.begin_shared()
+        assert self._shared is not None
+        shared_key, shared = self._shared
         if shared is None:
-            extra = [self.extra[keys[slug][0]] for slug in self.order]
+            keys = [self.keys[slug][0] for slug in self.order]
+            read = self._read
             ready = self.ready
             shared = render.shared_pages(
                 ready.renderer,
-                [json.loads(by[_PART]) for by in extra],
-                [by[_ICS].encode() for by in extra],
+                [read[key] if key in read else json.loads(self.extra[key][_PART]) for key in keys],
+                [self.extra[key][_ICS].encode() for key in keys],
                 self.guide,
             )
-            shared.update(render.guide_pages(ready.renderer, self.guide))
+            shared.update(self._guidance)
             # A build that loaded only the changed files meets these inputs again only if
             # the change is undone: storing them (10 MB at 1,000 coalitions) took 28 ms
-            # of every such build, beside the printers.
+            # of every such build, beside the printers. A cold build stores them beside
+            # its last steps.
             if not ready.others:
-                self.store.put(shared_key, shared)
+                self.store.put_aside(shared_key, shared)
         return shared
 
 
@@ -1009,4 +1032,5 @@ def build(
         store.prune()
         return Built.of(resolved, summary, ready.today, made.cached)
     finally:
+        store.settle()  # no store outlives the build that began it
         gc.unfreeze()  # a caller that builds again (a test, a server) collects it as usual

@@ -605,24 +605,23 @@ class _Layout:
         self.settle(packet_key, self.parts.pop(result.slug))
         return True
 
-    def begin_shared(self) -> None:
+    def begin_shared(self) -> tuple[str, dict[str, bytes] | None]:
         """What of the shared pages needs no coalition's pages, while the workers lay
         those out: their cache entry looked up and, when it is not there, the guidance
-        pages made (in this process, otherwise idle until the workers' results come)."""
-        if self._shared is not None:
-            return
-        pairs = self.keys.values()
-        key = digest([*sorted(k for pair in pairs for k in pair), _guide_digest(self.guide)])
-        found = self.store.get(key)
-        if found is None:
-            self._guidance = render.guide_pages(self.ready.renderer, self.guide)
-        self._shared = key, found
+        pages made (in this process, otherwise idle until the workers' results come).
+        The entry's key, and the entry if the cache held it."""
+        if self._shared is None:
+            pairs = self.keys.values()
+            key = digest([*sorted(k for pair in pairs for k in pair), _guide_digest(self.guide)])
+            found = self.store.get(key)
+            if found is None:
+                self._guidance = render.guide_pages(self.ready.renderer, self.guide)
+            self._shared = key, found
+        return self._shared
 
     def shared(self) -> dict[str, bytes]:
         """The pages about every coalition at once, and the guidance pages."""
-        self.begin_shared()
-        assert self._shared is not None
-        shared_key, shared = self._shared
+        shared_key, shared = self.begin_shared()
         if shared is None:
             keys = [self.keys[slug][0] for slug in self.order]
             read = self._read

@@ -137,7 +137,7 @@ def test_an_entry_put_aside_is_used_at_once_and_stored_once_settled(
         put(self, key, files)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Cache, "put", slow)
-    key = digest(["shared"])
+    key = digest(["dashboard pages"])
     store.put_aside(key, {"index.html": b"all"})
     assert started.wait(5)
     assert key in store.used  # before it is written: a prune now keeps it
